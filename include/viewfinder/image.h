@@ -1,0 +1,103 @@
+// Viewfinder public API: reading photos (decode, metadata, derived features, model input).
+//
+// Everything is detected from file content, never from the extension. Decoding uses libvips
+// (libjpeg-turbo, libheif, libwebp, libtiff, libpng), camera RAW uses LibRaw, metadata uses
+// exiv2. A file that cannot be read raises vf::Error with a one-line reason.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "viewfinder/error.h"
+
+namespace vf {
+
+// Background for compositing alpha: documented as white (what photo viewers show).
+constexpr uint8_t kAlphaBackground[3] = {255, 255, 255};
+
+struct DecodeLimits {
+  int64_t max_pixels = 250'000'000;        // decompression-bomb guard (stored width*height)
+  int64_t max_file_bytes = 1'000'000'000;  // 1 GB
+  int timeout_ms = 30'000;                 // a single decode taking longer is abandoned
+};
+
+// 8-bit interleaved RGB pixels.
+struct RgbImage {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> pixels;  // width*height*3
+};
+
+struct PhotoMetadata {
+  std::string format;  // "jpeg" | "png" | "webp" | "tiff" | "heif" | "avif" | "raw" | "gif" ...
+  std::string mime;
+  int64_t file_size = 0;
+  int64_t mtime_ns = 0;        // file modification time, ns since epoch
+  std::string content_hash;    // xxh3-128 of the file bytes, 32 hex chars
+  int stored_width = 0, stored_height = 0;  // as stored
+  int width = 0, height = 0;   // after orientation
+  int orientation = 1;         // EXIF orientation 1..8
+  // Capture time as ISO-8601 local time ("2019-03-14T09:30:12"), with the UTC offset when
+  // known ("+01:00"); empty when unknown. capture_time_source says where it came from:
+  // "exif:DateTimeOriginal" | "exif:DateTimeDigitized" | "exif:DateTime" | "xmp:DateCreated" |
+  // "file:mtime".
+  std::string capture_time;
+  std::string capture_offset;
+  std::string capture_time_source;
+  int64_t capture_unix = 0;  // seconds since epoch (UTC when the offset is known, else as local)
+  std::string make, model, lens;
+  std::optional<double> focal_length_mm, aperture_f, exposure_s;
+  std::optional<int> iso;
+  std::optional<double> gps_lat, gps_lon, gps_alt;
+  std::optional<int> rating;          // XMP rating, -1..5
+  std::vector<std::string> keywords;  // XMP dc:subject / IPTC keywords
+};
+
+struct IngestParams {
+  DecodeLimits limits;
+  bool apply_orientation = true;  // EXIF orientation before anything else (what users see)
+  int model_input_size = 224;     // crop size; 0: skip the model input
+  int resize_shortest_edge = 256;
+  float image_mean[3] = {0.485f, 0.456f, 0.406f};
+  float image_std[3] = {0.229f, 0.224f, 0.225f};
+  int thumb_size = 256;           // long edge of the grid thumbnail; 0: none
+  int preview_size = 1280;        // long edge of the large preview; 0: none
+  bool features = true;           // colour histogram and perceptual hash
+};
+
+// Everything the rest of Viewfinder needs from one file.
+struct IngestedPhoto {
+  std::string path;
+  PhotoMetadata meta;
+  std::vector<float> model_input;  // [3, S, S] normalised, NCHW for one image; empty if skipped
+  std::vector<uint8_t> thumb_jpeg;    // grid thumbnail, JPEG bytes
+  std::vector<uint8_t> preview_jpeg;  // large preview, JPEG bytes
+  std::array<float, 512> color_hist{};  // 8x8x8 RGB, L1-normalised, index r*64+g*8+b
+  uint64_t phash = 0;                  // 64-bit DCT perceptual hash
+};
+
+// Reads one file fully: metadata, model input, thumbnails, features. Throws vf::Error.
+IngestedPhoto ingest_file(const std::string& path, const IngestParams& params = {});
+// Same, from bytes in memory (uploads); `name` is used in messages only.
+IngestedPhoto ingest_bytes(const uint8_t* data, size_t size, const std::string& name,
+                           const IngestParams& params = {});
+
+// Metadata only (no pixel decode beyond the header). Throws vf::Error.
+PhotoMetadata read_metadata(const std::string& path);
+
+// Decodes to RGB with orientation applied and alpha composited, shrinking on load so that
+// the result's shortest edge is >= min_short_edge (0: full size). Throws vf::Error.
+RgbImage decode_rgb(const std::string& path, int min_short_edge = 0, const DecodeLimits& = {});
+
+// The HF BitImageProcessor pipeline on decoded pixels (Pillow-exact bicubic resize of the
+// shortest edge, centre crop, rescale, normalise): [3, crop, crop] float32.
+std::vector<float> preprocess_for_model(const RgbImage& rgb, int shortest_edge, int crop,
+                                        const float mean[3], const float std[3]);
+
+// True if the file's leading bytes look like an image format we read.
+bool looks_like_image(const std::string& path);
+
+}  // namespace vf

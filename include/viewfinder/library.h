@@ -1,0 +1,129 @@
+// Viewfinder public API: the photo library (SQLite catalog + FAISS index) and indexing.
+//
+// A library is a directory:
+//   catalog.sqlite3     every photo, its metadata, features and embedding (SQLite, WAL mode)
+//   index.faiss         semantic index over L2-normalised embeddings (inner product),
+//                       ids equal catalog ids
+//   color.faiss         colour-histogram index for hybrid search
+//   thumbs/             cached grid thumbnails and previews, named by content hash
+// The catalog is the source of truth; the FAISS files are rebuilt from it whenever they are
+// missing or older than the catalog's last commit, so a crash can never make them disagree.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "viewfinder/engine.h"
+#include "viewfinder/image.h"
+
+namespace vf {
+
+// $VIEWFINDER_LIBRARY, else $XDG_DATA_HOME/viewfinder/library, else
+// ~/.local/share/viewfinder/library.
+std::string default_library_dir();
+// $VIEWFINDER_MODEL, else $XDG_DATA_HOME/viewfinder/models/dinov2-base, else
+// ~/.local/share/viewfinder/models/dinov2-base.
+std::string default_model_dir();
+
+struct PhotoRecord {
+  int64_t id = 0;
+  std::string path;    // absolute
+  std::string folder;  // absolute parent directory
+  PhotoMetadata meta;
+  std::string thumb_path;    // absolute path of the cached grid thumbnail ("" if none)
+  std::string preview_path;  // absolute path of the cached preview ("" if none)
+};
+
+struct IndexParams {
+  std::vector<std::string> roots;  // files or directories, recursed
+  EngineParams engine;             // model dir, precision, threads
+  Pooling pooling = Pooling::CLS;
+  int batch_size = 8;
+  int decode_threads = 0;           // 0: choose from the core count
+  IngestParams ingest;
+  std::string faiss_factory;        // "" = choose by size (Flat < 100k <= IVF-Flat < 1M <= compressed)
+  int commit_every = 64;            // photos per catalog transaction
+  bool prune_missing = true;        // delete catalog rows whose files are gone (under the roots)
+};
+
+struct IndexProgress {
+  std::string phase;       // "scan" | "embed" | "index" | "done"
+  int64_t total = 0;       // files to process in this phase
+  int64_t done = 0;
+  int64_t failed = 0;
+  double rate = 0;         // files/s
+  double eta_s = 0;
+  std::string current;     // file being processed
+  std::string message;     // one-off notices (e.g. "model changed: re-embedding 680 photos")
+};
+using ProgressFn = std::function<void(const IndexProgress&)>;
+
+struct IndexFailure {
+  std::string path;
+  std::string reason;
+};
+
+struct IndexReport {
+  int64_t scanned = 0, added = 0, changed = 0, moved = 0, deleted = 0, unchanged = 0;
+  int64_t embedded = 0, reembedded = 0, failed = 0;
+  std::vector<IndexFailure> failures;
+  double seconds = 0;
+  double images_per_s = 0;
+};
+
+struct LibraryInfo {
+  std::string dir;
+  int64_t photos = 0;
+  int64_t embedded = 0;
+  int64_t failed = 0;
+  std::string model_id, pooling, precision;
+  int dim = 0;
+  std::string index_type;       // the FAISS factory string in use
+  int64_t index_vectors = 0;
+  int64_t catalog_bytes = 0, index_bytes = 0, thumbs_bytes = 0;
+  int64_t index_memory_bytes = 0;
+  std::string last_indexed;     // ISO time of the last commit
+};
+
+struct EstimateReport {
+  int64_t files = 0;
+  int64_t bytes = 0;
+  int sampled = 0;
+  double images_per_s = 0;      // measured on a sample of this library with this machine
+  double expected_seconds = 0;
+  int64_t expected_disk_bytes = 0;  // catalog + index + thumbnails
+  int64_t expected_memory_bytes = 0;
+};
+
+class Library {
+ public:
+  // Opens (creating when allowed) the library in `dir`. Read-only opens never write and
+  // may run while another process indexes.
+  static std::unique_ptr<Library> open(const std::string& dir, bool read_only = false);
+  virtual ~Library() = default;
+
+  virtual const std::string& dir() const = 0;
+
+  // Incremental, crash-safe indexing (see docs/architecture.md).
+  virtual IndexReport index(const IndexParams& params, const ProgressFn& progress = {}) = 0;
+  virtual EstimateReport estimate(const IndexParams& params, int sample = 16) = 0;
+
+  virtual LibraryInfo info() const = 0;
+  virtual std::optional<PhotoRecord> photo(int64_t id) const = 0;
+  virtual std::optional<PhotoRecord> photo_by_path(const std::string& path) const = 0;
+  // Stored embedding of a photo (L2-normalised), empty if none.
+  virtual std::vector<float> embedding(int64_t id) const = 0;
+
+  // The spec's HDF5 layout: `features` [N,D] float32, `paths` UTF-8, plus metadata datasets.
+  virtual int64_t export_hdf5(const std::string& file) const = 0;
+  virtual int64_t import_hdf5(const std::string& file) = 0;
+
+  // The model directory the library was indexed with (to embed queries the same way).
+  virtual std::string model_dir() const = 0;
+};
+
+}  // namespace vf

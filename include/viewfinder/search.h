@@ -1,0 +1,170 @@
+// Viewfinder public API: search, hybrid colour fusion, filters, duplicates, clusters and
+// retrieval evaluation, all over an open Library.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "viewfinder/library.h"
+
+namespace vf {
+
+// Metadata filters. Every set field must match. Filters are applied inside the vector search
+// (FAISS id selectors), so k results come back whenever k photos match.
+struct Filters {
+  std::optional<int64_t> date_from, date_to;  // capture time, unix seconds, inclusive
+  std::string make, model, lens;              // case-insensitive substring
+  std::string path_prefix;                    // absolute path or folder prefix
+  std::string format;                         // "jpeg", "heif", "raw", ...
+  std::string orientation;                    // "landscape" | "portrait" | "square"
+  int min_width = 0, min_height = 0;
+  std::optional<int> min_rating;
+  std::optional<std::array<double, 4>> gps_bbox;  // min_lat, min_lon, max_lat, max_lon
+  bool empty() const;
+};
+
+// Hybrid presets from the spec: alpha weight on semantic similarity.
+std::optional<float> preset_alpha(const std::string& name);  // portrait 0.9, landscape 0.6, product 0.3
+
+struct SearchQuery {
+  // Examples. Files are decoded and embedded with the library's model; ids use the stored
+  // embedding. Positives are averaged, negatives subtracted with negative_weight.
+  std::vector<std::string> positive_files, negative_files;
+  std::vector<int64_t> positive_ids, negative_ids;
+  std::vector<std::vector<uint8_t>> positive_bytes;  // uploads
+  float negative_weight = 0.5f;
+  // Colour-only or colour-mixed query: hex colours "#rrggbb" (a palette).
+  std::vector<std::string> colors;
+  float alpha = 1.0f;   // score = alpha*semantic + (1-alpha)*colour
+  int k = 10;
+  int offset = 0;
+  float min_score = -1.0f;  // drop hits below this fused score
+  Filters filters;
+  bool exclude_query_ids = true;  // "more like this" omits the example itself
+};
+
+struct SearchHit {
+  int64_t id = 0;
+  float score = 0;     // fused
+  float semantic = 0;  // cosine of embeddings
+  float color = 0;     // histogram intersection in [0,1]
+  PhotoRecord photo;
+};
+
+struct SearchTimings {
+  double decode_ms = 0, embed_ms = 0, search_ms = 0, total_ms = 0;
+};
+
+struct SearchResults {
+  std::vector<SearchHit> hits;
+  int64_t matched = -1;  // photos passing the filters (-1 if not computed)
+  SearchTimings timings;
+};
+
+// Opens the engine lazily on first image query and keeps it for the session.
+class Searcher {
+ public:
+  explicit Searcher(const Library& library, EngineParams engine = {});
+  ~Searcher();
+  Searcher(const Searcher&) = delete;
+  Searcher& operator=(const Searcher&) = delete;
+
+  SearchResults search(const SearchQuery& query);
+  // Filters alone: matching photos sorted by capture time (newest first).
+  SearchResults list(const Filters& filters, int k, int offset);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---- duplicates ----------------------------------------------------------------------
+struct DupeParams {
+  // Cosine above which two photos are near-duplicate candidates. Conservative by default:
+  // distinct frames of one scene (bursts of different moments) usually stay below it.
+  float threshold = 0.95f;
+  int max_neighbors = 16;  // per photo, through the index (never all pairs)
+  bool exact = true;       // same content hash or same pixels
+  bool near = true;
+  Filters filters;
+};
+
+struct DupeMember {
+  int64_t id = 0;
+  std::string path;
+  float similarity = 1.0f;  // to the keeper
+};
+
+struct DupeGroup {
+  std::string kind;  // "exact" | "near"
+  int64_t keeper = 0;
+  std::string keeper_reason;  // e.g. "largest resolution (6000x4000)", "RAW over JPEG"
+  std::vector<DupeMember> members;  // keeper first
+};
+
+std::vector<DupeGroup> find_duplicates(const Library& library, const DupeParams& params);
+
+// ---- clusters ------------------------------------------------------------------------
+struct ClusterParams {
+  int k = 20;           // spec default
+  bool auto_k = false;  // choose k by silhouette in [k_min, k_max]
+  int k_min = 2, k_max = 40;
+  int representatives = 6;
+  int seed = 1234;
+  bool store = true;    // save in the catalog for the UI
+};
+
+struct Cluster {
+  int id = 0;
+  int64_t size = 0;
+  std::string label;  // built only from shared metadata (dates, camera, folder words, keywords)
+  std::vector<int64_t> representatives;  // nearest to centroid first
+};
+
+struct ClusterResult {
+  int k = 0;
+  double inertia = 0;
+  double silhouette = 0;
+  std::vector<std::pair<int, double>> silhouette_by_k;  // when auto_k
+  std::vector<Cluster> clusters;
+};
+
+ClusterResult cluster_library(Library& library, const ClusterParams& params);
+std::optional<ClusterResult> stored_clusters(const Library& library);
+
+// ---- evaluation ----------------------------------------------------------------------
+// Ground truth, either format:
+//   {"queries": {"<query path or id>": ["<relevant path>", ...], ...}}  (Holidays / Oxford)
+//   {"labels":  {"<path>": "<class>", ...}}  (every other image of the same class is relevant)
+// A TSV "path<TAB>label" file is also read as class labels.
+struct GroundTruth {
+  std::map<std::string, std::vector<std::string>> queries;  // resolved to absolute paths
+};
+GroundTruth load_ground_truth(const std::string& file, const std::string& base_dir = "");
+
+struct EvalParams {
+  std::vector<int> ks = {1, 5, 10};
+  float alpha = 1.0f;  // 0: colour-only features
+};
+
+struct EvalReport {
+  int queries = 0;
+  std::map<int, double> precision_at, recall_at;
+  double mean_average_precision = 0;
+};
+
+EvalReport evaluate(const Library& library, const GroundTruth& truth, const EvalParams& params);
+
+// Metric primitives (exposed for tests): `ranked` is the result list without the query.
+double average_precision(const std::vector<std::string>& ranked,
+                         const std::vector<std::string>& relevant);
+double precision_at_k(const std::vector<std::string>& ranked,
+                      const std::vector<std::string>& relevant, int k);
+double recall_at_k(const std::vector<std::string>& ranked,
+                   const std::vector<std::string>& relevant, int k);
+
+}  // namespace vf
