@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,7 +17,11 @@
 namespace vf {
 
 // Numeric mode of the matrix products. Auto picks the fastest mode that this CPU runs and
-// that meets the accuracy bar (cosine >= 0.999 against fp32): bf16 where AVX512-BF16 exists.
+// that meets the accuracy bar (cosine >= 0.999 against fp32): bf16 where AVX512-BF16 exists
+// (CPUID), fp32 otherwise (emulated bf16 is slower than fp32). INT8 (per-token dynamic int8
+// activations, per-channel int8 weights, fp32 attention/LayerNorm/GELU/residuals; fast with
+// AVX512-VNNI) is opt-in only: it meets the bar on the golden ViT-S with little margin
+// (pooler 1-cos <= 9e-4) and real checkpoints' outlier channels may do worse.
 enum class Precision { Auto, FP32, BF16, INT8 };
 const char* to_string(Precision p);
 Precision parse_precision(const std::string& s);  // "auto" | "fp32" | "bf16" | "int8"; throws vf::Error
@@ -111,5 +116,31 @@ class Engine {
 
 // Physical cores of this machine (not SMT siblings).
 int physical_core_count();
+
+// Fetching a model from the Hugging Face hub (or a mirror), like huggingface_hub does:
+// {endpoint}/{repo}/resolve/{revision}/{file}, endpoint from $HF_ENDPOINT (default
+// https://huggingface.co), token from $HF_TOKEN (Authorization: Bearer). Each file is written
+// to FILE.incomplete, resumed with an HTTP Range request when that exists, checked (size,
+// sha256 against the X-Linked-Etag/ETag when that is a sha256, safetensors header) and only
+// then renamed into place; finally the directory is validated with inspect_model().
+struct DownloadParams {
+  std::string repo;                 // "facebook/dinov2-base"
+  std::string revision = "main";
+  std::string dest_dir;             // created if missing
+  std::string endpoint;             // "" : $HF_ENDPOINT or https://huggingface.co
+  std::string token;                // "" : $HF_TOKEN (none if unset)
+  std::vector<std::string> files = {"config.json", "model.safetensors", "preprocessor_config.json"};
+  bool force = false;               // re-download files that are already complete
+  int timeout_s = 30;               // connect / stall timeout
+};
+struct DownloadProgress {
+  std::string file;
+  int64_t done = 0, total = 0;      // bytes; total 0 when unknown
+  bool resumed = false;             // continuing a .incomplete file
+};
+// Throws vf::Error (Network for transport/HTTP failures, BadModel for content that fails
+// verification) with a one-line message naming the URL or file.
+ModelInfo download_model(const DownloadParams& params,
+                         const std::function<void(const DownloadProgress&)>& progress = {});
 
 }  // namespace vf

@@ -54,6 +54,9 @@ struct PhotoMetadata {
   std::optional<double> gps_lat, gps_lon, gps_alt;
   std::optional<int> rating;          // XMP rating, -1..5
   std::vector<std::string> keywords;  // XMP dc:subject / IPTC keywords
+  // Why some metadata could not be read although the pixels decoded (malformed EXIF/XMP);
+  // empty when there was no problem. Such a photo is still ingested.
+  std::string metadata_warning;
 };
 
 struct IngestParams {

@@ -108,7 +108,8 @@ class Library {
 
   virtual const std::string& dir() const = 0;
 
-  // Incremental, crash-safe indexing (see docs/architecture.md).
+  // Incremental, crash-safe indexing (see docs/library.md). One writer at a time per library
+  // (a second one gets vf::Error); any number of read-only opens alongside.
   virtual IndexReport index(const IndexParams& params, const ProgressFn& progress = {}) = 0;
   virtual EstimateReport estimate(const IndexParams& params, int sample = 16) = 0;
 
@@ -117,6 +118,8 @@ class Library {
   virtual std::optional<PhotoRecord> photo_by_path(const std::string& path) const = 0;
   // Stored embedding of a photo (L2-normalised), empty if none.
   virtual std::vector<float> embedding(int64_t id) const = 0;
+  // Files that could not be read, with the reason (skipped until they change).
+  virtual std::vector<IndexFailure> failures() const = 0;
 
   // The spec's HDF5 layout: `features` [N,D] float32, `paths` UTF-8, plus metadata datasets.
   virtual int64_t export_hdf5(const std::string& file) const = 0;

@@ -45,6 +45,7 @@ struct SearchQuery {
   float min_score = -1.0f;  // drop hits below this fused score
   Filters filters;
   bool exclude_query_ids = true;  // "more like this" omits the example itself
+  bool load_photos = true;        // false: hits carry ids and scores only (evaluation, paging)
 };
 
 struct SearchHit {
@@ -88,8 +89,12 @@ struct DupeParams {
   // distinct frames of one scene (bursts of different moments) usually stay below it.
   float threshold = 0.95f;
   int max_neighbors = 16;  // per photo, through the index (never all pairs)
-  bool exact = true;       // same content hash or same pixels
+  bool exact = true;       // same content hash, or same pixels (equal pHash and cosine >= 0.999)
   bool near = true;
+  // The pHash/colour route, off when < 0: neighbours in the colour index whose 64-bit
+  // perceptual hashes differ in at most this many bits are also near-duplicates. Catches
+  // re-encodes when the embedding model is weak; 6..10 bits is the usual range.
+  int phash_max_distance = -1;
   Filters filters;
 };
 
@@ -99,6 +104,8 @@ struct DupeMember {
   float similarity = 1.0f;  // to the keeper
 };
 
+// Exact groups come first. In near groups an exact group takes part through its keeper only,
+// so every photo appears at most once as a non-keeper.
 struct DupeGroup {
   std::string kind;  // "exact" | "near"
   int64_t keeper = 0;
@@ -135,6 +142,9 @@ struct ClusterResult {
 
 ClusterResult cluster_library(Library& library, const ClusterParams& params);
 std::optional<ClusterResult> stored_clusters(const Library& library);
+// Members of one stored cluster (latest run), nearest to the centroid first; paged.
+std::vector<int64_t> stored_cluster_members(const Library& library, int cluster, int limit = 100,
+                                            int offset = 0);
 
 // ---- evaluation ----------------------------------------------------------------------
 // Ground truth, either format:
@@ -155,6 +165,9 @@ struct EvalReport {
   int queries = 0;
   std::map<int, double> precision_at, recall_at;
   double mean_average_precision = 0;
+  int missing_queries = 0;    // ground-truth queries not in the library (skipped)
+  int64_t missing_relevant = 0;  // relevant paths not in the library (count as never found)
+  int64_t ranked_depth = 0;   // results ranked per query for AP
 };
 
 EvalReport evaluate(const Library& library, const GroundTruth& truth, const EvalParams& params);

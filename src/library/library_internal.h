@@ -63,6 +63,9 @@ class LibraryInternal {
   // The semantic (inner product over L2-normalised embeddings) and colour indexes, loaded
   // in memory and consistent with the catalog as of the last commit. May be null when the
   // library is empty. Ids are catalog ids.
+  // color.faiss holds sqrt(h) for each L1-normalised 512-bin histogram h (unit L2 norm), so
+  // querying it with sqrt(q) gives inner product = Bhattacharyya coefficient in [0, 1]; use
+  // color_index_query() to build the query vector. Re-rank candidates with color_hists().
   virtual const faiss::Index* semantic_index() const = 0;
   virtual const faiss::Index* color_index() const = 0;
   virtual int dim() const = 0;
@@ -77,7 +80,16 @@ class LibraryInternal {
 
   // A write connection for derived tables (clusters). Runs `fn` inside a transaction.
   virtual void write_transaction(const std::function<void(sqlite3*)>& fn) = 0;
+
+  // For long-lived readers (the server): if another process committed since the indexes
+  // were loaded, reloads them (from the stamped files, or rebuilt from the catalog). Returns
+  // true when they changed. Pointers from semantic_index()/color_index() are invalidated, so
+  // call it only while no search is running.
+  virtual bool refresh() = 0;
 };
+
+// The colour-index query vector for an L1-normalised 512-bin histogram (element-wise sqrt).
+std::vector<float> color_index_query(const float* hist512);
 
 // The internal view of a Library opened by vf::Library::open.
 const LibraryInternal& internal(const Library& library);

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Indexing benchmark: bench/run index [--quick|--full]
+#   1. end-to-end `viewfinder index` path (Library::index) over flowers17 vs the engine alone on
+#      the same decoded inputs (overhead %), with the golden ViT-S model and a ViT-B-shaped
+#      random model (bench/make_random_model.py);
+#   2. synthetic 768-d embedding-like vectors per index type at 100k (and 1M with --full):
+#      build time, memory/vector, p50/p99 single-thread latency at k=10, recall@10 vs exact.
+# Last line: one JSON object. Goals (docs/benchmarks.md): overhead <= 10%; 1M p50 < 10 ms at
+# recall@10 >= 0.95.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+build="${VF_BUILD_DIR:-$root/build}"
+shared="${VF_SHARED:-$root/../shared}"
+mode="${1:-}"
+# Spinning OpenMP threads wreck timings on a busy machine; sleep instead.
+export OMP_WAIT_POLICY=PASSIVE
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake --build "$build" --target index_bench -j"$(nproc)" > /dev/null
+bin="$build/index_bench"
+out="$here/out"
+mkdir -p "$out"
+
+limit=0
+sizes="100000"
+[ "$mode" = "--quick" ] && { limit=136; sizes="20000"; }
+[ "$mode" = "--full" ] && sizes="100000 1000000"
+
+vitb="$out/models/vitb14-random"
+[ -f "$vitb/model.safetensors" ] || /usr/bin/python3 "$here/make_random_model.py" --size B --out "$vitb" >&2
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+results="[]"
+add() { results=$(/usr/bin/python3 -c "import json,sys; r=json.loads(sys.argv[1]); r.append(json.loads(sys.argv[2])); print(json.dumps(r))" "$results" "$1"); }
+
+echo "== end to end: flowers17, library vs engine alone" >&2
+for model in "$shared/golden/models/small" "$vitb"; do
+  line=$("$bin" e2e --photos "$shared/photos/flowers17/images" --model "$model" --batch 8 --limit "$limit" | tail -1)
+  echo "$line" >&2
+  add "$line"
+done
+
+echo "== vector indexes" >&2
+for n in $sizes; do
+  if [ "$n" -ge 1000000 ]; then
+    factories="Flat;IVF4096,Flat;IVF4096,PQ96;HNSW32,SQ8"
+  elif [ "$n" -ge 100000 ]; then
+    factories="Flat;IVF1280,Flat;IVF1024,PQ96;HNSW32,SQ8"
+  else
+    factories="Flat;IVF576,Flat;IVF256,PQ96;HNSW32,SQ8"
+  fi
+  line=$("$bin" vectors --n "$n" --dim 768 --queries 500 --factories "$factories" | tail -1)
+  echo "$line" >&2
+  add "$line"
+done
+/usr/bin/python3 - "$results" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PYEOF'
+import json, os, sys
+results = json.loads(sys.argv[1])
+e2e = [r for r in results if r["mode"] == "e2e"]
+vec = [x for r in results if r["mode"] == "vectors" for x in r["results"]]
+goals = {"overhead_le_10pct": all(r["overhead_pct"] <= 10 for r in e2e) if e2e else None}
+at_1m = [x for x in vec if x["n"] >= 1_000_000 and x["factory"] != "Flat"]
+goals["1m_p50_lt_10ms_at_recall_0.95"] = (any(x["p50_ms"] < 10 and x["recall_at_10"] >= 0.95 for x in at_1m)
+                                          if at_1m else None)
+print(json.dumps({"bench": "index", "cpus": os.cpu_count(), "load_before": sys.argv[2],
+                  "load_after": sys.argv[3], "goals": goals, "results": results}))
+PYEOF

@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""Combines the engine benchmark's parts into a table and one JSON line (bench/engine.sh calls it).
+
+    summarize_engine.py RUN_DIR
+
+RUN_DIR holds the last-line JSON of each part: peak_before.json, peak_after.json (matmul_peak),
+viewfinder_<precision>.json (engine_bench, one process per precision), ort.json (ort_bench.js), pytorch.json (torch_bench.py), and
+meta.json (threads, size, load, machine). A part that failed or is missing shows as null.
+"""
+import json
+import os
+import sys
+
+GFLOP_PER_IMAGE = 46.3  # ViT-B/14 at 224 px (the spec's figure; dinov2_ref.gflop_per_image gives 46.32)
+BATCHES = ("1", "8")
+MIN_COSINE = 0.999      # a mode must match fp32 this well to count as Viewfinder's "best"
+
+
+def load(run_dir, name):
+    path = os.path.join(run_dir, name)
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def ips(results, b):
+    r = (results or {}).get(b) or {}
+    return r.get("images_per_s")
+
+
+def ratio(a, b):
+    return round(a / b, 3) if a and b else None
+
+
+def main():
+    run_dir = sys.argv[1]
+    meta = load(run_dir, "meta.json") or {}
+    peaks = [p for p in (load(run_dir, "peak_before.json"), load(run_dir, "peak_after.json")) if p]
+    # engine.sh times each precision in its own process: viewfinder_<mode>.json.
+    vf = {"modes": {}}
+    for mode in ("fp32", "bf16", "int8", "auto"):
+        part = load(run_dir, f"viewfinder_{mode}.json") or {}
+        vf["modes"].update(part.get("modes") or {})
+    ort = load(run_dir, "ort.json") or {}
+    pt = load(run_dir, "pytorch.json") or {}
+
+    def peak(kind):
+        vals = [p[kind]["gflops"] for p in peaks if isinstance(p.get(kind), dict) and "gflops" in p[kind]]
+        return max(vals) if vals else None
+
+    peak_gflops = {k: peak(k) for k in ("fp32", "bf16", "int8")}
+    peak_impl = {k: next((p[k].get("impl") for p in peaks if isinstance(p.get(k), dict) and p[k].get("impl")), None)
+                 for k in ("fp32", "bf16", "int8")}
+    bf16_peak_ips = peak_gflops["bf16"] / GFLOP_PER_IMAGE if peak_gflops["bf16"] else None
+    fp32_peak_ips = peak_gflops["fp32"] / GFLOP_PER_IMAGE if peak_gflops["fp32"] else None
+
+    engines = {}
+    notes = {}
+    eligible = []  # Viewfinder modes that count for "best"
+    for mode, m in (vf.get("modes") or {}).items():
+        name = f"viewfinder_{mode}"
+        if not m.get("supported"):
+            notes[name] = m.get("error", "not supported")
+            continue
+        engines[name] = {b: ips(m.get("results"), b) for b in BATCHES}
+        if m.get("error"):
+            notes[name] = m["error"]
+        for b in BATCHES:
+            skipped = ((m.get("results") or {}).get(b) or {}).get("skipped")
+            if skipped:
+                notes[f"{name}_batch{b}"] = "skipped: " + skipped
+        cos = (m.get("cosine_vs_fp32") or {}).get("min")
+        if mode == "fp32" or (cos is not None and cos >= MIN_COSINE):
+            eligible.append(name)
+        else:
+            notes[name] = f"excluded from best: min cosine to fp32 {cos} < {MIN_COSINE}"
+        if cos is not None:
+            notes.setdefault(name + "_cosine_vs_fp32_min", cos)
+    engines["ort_fp32"] = {b: ips(ort.get("results"), b) for b in BATCHES}
+    engines["pytorch_fp32"] = {b: ips(pt.get("results"), b) for b in BATCHES}
+    for name, part in (("ort_fp32", ort), ("pytorch_fp32", pt)):
+        if not part:
+            notes[name] = "no result (see its log in the run directory)"
+        for b in BATCHES:
+            skipped = ((part.get("results") or {}).get(b) or {}).get("skipped")
+            if skipped:
+                notes[f"{name}_batch{b}"] = "skipped: " + skipped
+    if pt.get("openblas_note"):
+        notes["pytorch_fp32_openblas"] = pt["openblas_note"]
+
+    best = {}
+    for b in BATCHES:
+        cands = [(engines[n][b], n) for n in eligible if engines[n].get(b)]
+        best[b] = {"images_per_s": max(cands)[0], "mode": max(cands)[1]} if cands else None
+
+    def best_ips(b):
+        return best[b]["images_per_s"] if best[b] else None
+
+    vf32 = engines.get("viewfinder_fp32", {})
+    ratios = {
+        "viewfinder_fp32/ort_fp32": {b: ratio(vf32.get(b), engines["ort_fp32"][b]) for b in BATCHES},
+        "viewfinder_best/ort_fp32": {b: ratio(best_ips(b), engines["ort_fp32"][b]) for b in BATCHES},
+        "viewfinder_best/pytorch_fp32": {b: ratio(best_ips(b), engines["pytorch_fp32"][b]) for b in BATCHES},
+        "viewfinder_best/bf16_peak": {b: ratio(best_ips(b), bf16_peak_ips) for b in BATCHES},
+        "viewfinder_best/fp32_peak": {b: ratio(best_ips(b), fp32_peak_ips) for b in BATCHES},
+    }
+    goals = {
+        "viewfinder_fp32 >= 1.0x ort_fp32": {b: (r >= 1.0 if r else None)
+                                            for b, r in ratios["viewfinder_fp32/ort_fp32"].items()},
+        "viewfinder_best >= 1.8x ort_fp32": {b: (r >= 1.8 if r else None)
+                                            for b, r in ratios["viewfinder_best/ort_fp32"].items()},
+        "viewfinder_best >= 0.75x bf16_peak": {b: (r >= 0.75 if r else None)
+                                              for b, r in ratios["viewfinder_best/bf16_peak"].items()},
+    }
+
+    # ---- the human-readable table -------------------------------------------------------------
+    print()
+    print(f"Engine benchmark: ViT-B/14 random weights, {meta.get('size', 224)} px, "
+          f"{meta.get('threads')} threads, {meta.get('cpu', '')}")
+    print(f"load before: {meta.get('load_before', '?')}   after: {meta.get('load_after', '?')}")
+    print()
+    print(f"{'engine':24s} {'batch 1 img/s':>14s} {'batch 8 img/s':>14s}")
+
+    def fmt(x):
+        return f"{x:14.3f}" if isinstance(x, (int, float)) else f"{'n/a':>14s}"
+
+    for name, v in engines.items():
+        print(f"{name:24s} {fmt(v.get('1'))} {fmt(v.get('8'))}")
+    for k in ("fp32", "bf16", "int8"):
+        g = peak_gflops[k]
+        if g:
+            print(f"{'oneDNN ' + k + ' peak':24s} {fmt(g / GFLOP_PER_IMAGE)} {fmt(g / GFLOP_PER_IMAGE)}"
+                  f"   ({g:.1f} GFLOP/s, {peak_impl[k]})")
+    print()
+    for name, r in ratios.items():
+        print(f"{name:32s} batch 1: {r['1'] if r['1'] is not None else 'n/a':>6}   "
+              f"batch 8: {r['8'] if r['8'] is not None else 'n/a':>6}")
+    print()
+    for g, v in goals.items():
+        print(f"goal {g:36s} batch 1: {str(v['1']):5s} batch 8: {str(v['8']):5s}")
+    for k, v in notes.items():
+        print(f"note {k}: {v}")
+    print()
+
+    summary = {
+        "bench": "engine",
+        "date": meta.get("date"),
+        "model": "ViT-B/14 (D=768, 12 layers, 12 heads, MLP 3072) random weights",
+        "size": meta.get("size", 224),
+        "threads": meta.get("threads"),
+        "cpu": meta.get("cpu"),
+        "load_before": meta.get("load_before"),
+        "load_after": meta.get("load_after"),
+        "gflop_per_image": GFLOP_PER_IMAGE,
+        "timing": "images/s = batch / median call time after warm-up; peaks = best rep",
+        "images_per_s": engines,
+        "viewfinder_best": best,
+        "peak_gflops": peak_gflops,
+        "peak_impl": peak_impl,
+        "bf16_peak_images_per_s": bf16_peak_ips,
+        "ratios": ratios,
+        "goals": goals,
+        "notes": notes,
+    }
+    print(json.dumps(summary, separators=(",", ":")))
+
+
+if __name__ == "__main__":
+    main()

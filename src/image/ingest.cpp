@@ -1,0 +1,123 @@
+// ingest_file / ingest_bytes / read_metadata: one read of the bytes, one decode, everything
+// else (metadata, model input, thumbnails, features) derived from those.
+#include <algorithm>
+#include <ctime>
+
+#include "image/image_internal.h"
+
+namespace vf {
+namespace {
+
+void fill_file_fields(const uint8_t* data, size_t size, int64_t mtime_ns, PhotoMetadata& meta) {
+  meta.file_size = static_cast<int64_t>(size);
+  meta.mtime_ns = mtime_ns;
+  meta.content_hash = image::content_hash_hex(data, size);
+}
+
+void fill_from_decoder(const image::DecodedImage& d, bool oriented, PhotoMetadata& meta) {
+  meta.format = d.format;
+  meta.mime = d.mime;
+  meta.stored_width = d.stored_width;
+  meta.stored_height = d.stored_height;
+  // HEIF is rotated by libheif already (d.orientation == 1); others swap for 5..8.
+  const bool swap = oriented && d.orientation >= 5;
+  meta.width = swap ? d.stored_height : d.stored_width;
+  meta.height = swap ? d.stored_width : d.stored_height;
+  meta.orientation = d.orientation;
+}
+
+// Last resort for the capture time: the file's modification time, in UTC.
+void capture_time_fallback(PhotoMetadata& meta) {
+  if (!meta.capture_time.empty() || meta.mtime_ns <= 0) return;
+  const time_t t = static_cast<time_t>(meta.mtime_ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  meta.capture_time = buf;
+  meta.capture_offset = "+00:00";
+  meta.capture_time_source = "file:mtime";
+  meta.capture_unix = static_cast<int64_t>(t);
+}
+
+void read_metadata_into(const uint8_t* data, size_t size, const image::DecodedImage& d,
+                        PhotoMetadata& meta) {
+  const int decoder_orientation = meta.orientation;
+  image::read_exiv2_metadata(data, size, d.exif_blob, meta);
+  // The tag value is reported as found in the file (exiv2), but for pixels the decoder's
+  // view wins: HEIF orientation is applied by libheif, so the decoder reports 1 there.
+  if (d.format == "heif" || d.format == "avif") return;
+  if (d.format != "raw") meta.orientation = decoder_orientation;
+}
+
+IngestedPhoto ingest_impl(const uint8_t* data, size_t size, const std::string& name,
+                          int64_t mtime_ns, const IngestParams& params) {
+  IngestedPhoto out;
+  out.path = name;
+  fill_file_fields(data, size, mtime_ns, out.meta);
+
+  image::DecodeRequest req;
+  req.apply_orientation = params.apply_orientation;
+  req.limits = params.limits;
+  // Shrink-on-load floor: twice the model's resize target so that the final antialiased
+  // bicubic still does real filtering (measured: pixel_values within ~0.01 mean of the
+  // full decode, see docs/ingestion.md), and the preview's long edge.
+  req.min_short_edge = params.model_input_size > 0 ? 2 * params.resize_shortest_edge : 0;
+  req.min_long_edge = std::max(params.preview_size, params.thumb_size);
+  if (req.min_short_edge == 0 && req.min_long_edge == 0) req.min_long_edge = 64;  // features
+  const image::DecodedImage d = image::decode_buffer(data, size, name, req);
+  fill_from_decoder(d, params.apply_orientation, out.meta);
+  read_metadata_into(data, size, d, out.meta);
+  capture_time_fallback(out.meta);
+
+  if (params.model_input_size > 0)
+    out.model_input = preprocess_for_model(d.rgb, params.resize_shortest_edge,
+                                           params.model_input_size, params.image_mean,
+                                           params.image_std);
+  // Thumbnails and features work on one copy reduced to the preview size (or 1280 when no
+  // preview is wanted): the decode may be several times larger because of the model's
+  // shrink-on-load floor, and neither a 256 px thumbnail nor a 32x32 hash needs more.
+  try {
+    const int work_edge = params.preview_size > 0 ? params.preview_size : 1280;
+    const RgbImage work = image::downsize(d.rgb, work_edge);
+    if (params.preview_size > 0) out.preview_jpeg = image::encode_thumbnail(work, params.preview_size, 80);
+    if (params.thumb_size > 0) out.thumb_jpeg = image::encode_thumbnail(work, params.thumb_size, 80);
+    if (params.features) {
+      out.color_hist = image::color_histogram(work);
+      out.phash = image::perceptual_hash(work);
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(name + ": cannot make thumbnails: " + e.what(), ErrorCode::BadImage);
+  }
+  return out;
+}
+
+}  // namespace
+
+IngestedPhoto ingest_file(const std::string& path, const IngestParams& params) {
+  int64_t mtime_ns = 0;
+  const std::vector<uint8_t> bytes = image::read_file_bytes(path, params.limits.max_file_bytes, &mtime_ns);
+  return ingest_impl(bytes.data(), bytes.size(), path, mtime_ns, params);
+}
+
+IngestedPhoto ingest_bytes(const uint8_t* data, size_t size, const std::string& name,
+                           const IngestParams& params) {
+  return ingest_impl(data, size, name, 0, params);
+}
+
+PhotoMetadata read_metadata(const std::string& path) {
+  int64_t mtime_ns = 0;
+  const DecodeLimits limits;
+  const std::vector<uint8_t> bytes = image::read_file_bytes(path, limits.max_file_bytes, &mtime_ns);
+  PhotoMetadata meta;
+  fill_file_fields(bytes.data(), bytes.size(), mtime_ns, meta);
+  const image::DecodedImage d = image::probe_buffer(bytes.data(), bytes.size(), path, limits);
+  fill_from_decoder(d, true, meta);
+  read_metadata_into(bytes.data(), bytes.size(), d, meta);
+  capture_time_fallback(meta);
+  return meta;
+}
+
+}  // namespace vf

@@ -1,0 +1,44 @@
+// One-time, thread-safe set-up of the decoding and metadata libraries.
+#include <exiv2/exiv2.hpp>
+#include <vips/vips.h>
+
+#include <cstdlib>
+#include <mutex>
+
+#include "image/image_internal.h"
+
+namespace vf::image {
+namespace {
+void discard_log(const gchar*, GLogLevelFlags, const gchar*, gpointer) {}
+}  // namespace
+
+void ensure_initialised() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (vips_init("viewfinder") != 0)
+      throw Error("could not initialise libvips: " + std::string(vips_error_buffer()));
+    // The operation cache keeps recent results alive; we never repeat an operation, so it
+    // would only grow memory across a library scan.
+    vips_cache_set_max(0);
+    vips_cache_set_max_mem(0);
+    vips_cache_set_max_files(0);
+    // Callers parallelise across files (one decode per thread); vips worker threads inside
+    // each decode would only oversubscribe the cores. VIPS_CONCURRENCY still overrides.
+    if (!std::getenv("VIPS_CONCURRENCY")) vips_concurrency_set(1);
+    // libvips/libtiff/libheif warnings about odd-but-readable files would flood a scan; real
+    // failures come back as errors with their message.
+    g_log_set_handler("VIPS",
+                      static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
+                                                  G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG),
+                      discard_log, nullptr);
+    // exiv2 logs every malformed tag to stderr; a broken EXIF is not fatal for us.
+    Exiv2::LogMsg::setLevel(Exiv2::LogMsg::mute);
+    // The XMP toolkit must be initialised once before exiv2 is used from several threads.
+    Exiv2::XmpParser::initialize();
+#ifdef EXV_ENABLE_BMFF
+    Exiv2::enableBMFF(true);  // HEIC/AVIF/CR3 metadata
+#endif
+  });
+}
+
+}  // namespace vf::image

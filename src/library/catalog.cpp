@@ -1,0 +1,135 @@
+#include "library/catalog.h"
+
+#include <cmath>
+#include <cstring>
+#include <ctime>
+
+#include "common/half.h"
+#include "library/library_internal.h"
+
+namespace vf::detail {
+
+void create_schema(Db& db) {
+  // WAL: readers (search, `viewfinder info`, the server) never block the indexer and always
+  // see the last committed batch. synchronous=FULL makes each batch commit durable.
+  db.exec("PRAGMA journal_mode=WAL");
+  db.exec("PRAGMA synchronous=FULL");
+  db.exec(R"sql(
+CREATE TABLE IF NOT EXISTS photos (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  path TEXT NOT NULL UNIQUE,
+  folder TEXT NOT NULL,
+  format TEXT, mime TEXT,
+  file_size INTEGER, mtime_ns INTEGER, content_hash TEXT,
+  stored_width INTEGER, stored_height INTEGER,
+  width INTEGER, height INTEGER,
+  orientation INTEGER,
+  capture_time TEXT, capture_offset TEXT, capture_time_source TEXT,
+  capture_unix INTEGER,
+  make TEXT, model TEXT, lens TEXT,
+  focal_length REAL, aperture REAL, exposure REAL, iso INTEGER,
+  gps_lat REAL, gps_lon REAL, gps_alt REAL,
+  rating INTEGER,
+  keywords TEXT,
+  thumb_path TEXT, preview_path TEXT,
+  color_hist BLOB,
+  phash INTEGER,
+  embedding BLOB,
+  model_id TEXT, pooling TEXT, precision TEXT,
+  indexed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS photos_folder ON photos(folder);
+CREATE INDEX IF NOT EXISTS photos_hash ON photos(content_hash);
+CREATE INDEX IF NOT EXISTS photos_capture ON photos(capture_unix);
+CREATE TABLE IF NOT EXISTS failures (path TEXT PRIMARY KEY, reason TEXT, mtime_ns INTEGER, file_size INTEGER);
+CREATE TABLE IF NOT EXISTS clusters (run INTEGER, cluster INTEGER, label TEXT, size INTEGER,
+                                     representatives TEXT, PRIMARY KEY(run, cluster));
+CREATE TABLE IF NOT EXISTS cluster_members (run INTEGER, photo_id INTEGER, cluster INTEGER, distance REAL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1'), ('generation', '0');
+)sql");
+}
+
+std::string meta_get(sqlite3* db, const std::string& key, const std::string& fallback) {
+  Stmt s(db, "SELECT value FROM meta WHERE key = ?");
+  s.bind(1, key);
+  if (!s.step() || s.is_null(0)) return fallback;
+  return s.col_text(0);
+}
+
+void meta_set(sqlite3* db, const std::string& key, const std::string& value) {
+  Stmt s(db, "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  s.bind(1, key).bind(2, value).run();
+}
+
+int64_t bump_generation(sqlite3* db) {
+  int64_t g = std::stoll(meta_get(db, "generation", "0")) + 1;
+  meta_set(db, "generation", std::to_string(g));
+  meta_set(db, "last_commit", now_iso_utc());
+  return g;
+}
+
+CatalogState read_state(sqlite3* db) {
+  CatalogState s;
+  s.generation = std::stoll(meta_get(db, "generation", "0"));
+  s.model_id = meta_get(db, "model_id");
+  s.pooling = meta_get(db, "pooling");
+  s.dim = std::stoi(meta_get(db, "dim", "0"));
+  {
+    Stmt q(db, std::string("SELECT count(*), coalesce(max(id), 0) FROM photos WHERE ") + kIndexableWhere);
+    if (q.step()) {
+      s.sem_count = q.col_int64(0);
+      s.sem_max_id = q.col_int64(1);
+    }
+  }
+  {
+    Stmt q(db, "SELECT count(*), coalesce(max(id), 0) FROM photos WHERE color_hist IS NOT NULL");
+    if (q.step()) {
+      s.color_count = q.col_int64(0);
+      s.color_max_id = q.col_int64(1);
+    }
+  }
+  return s;
+}
+
+std::vector<uint16_t> encode_embedding(const float* v, int dim) {
+  std::vector<uint16_t> h(dim);
+  for (int i = 0; i < dim; ++i) h[i] = float_to_half(v[i]);
+  return h;
+}
+
+void decode_embedding(const void* blob, int bytes, float* out, int dim) {
+  if (!blob || bytes != dim * 2) {
+    std::memset(out, 0, sizeof(float) * dim);
+    return;
+  }
+  const auto* p = static_cast<const uint8_t*>(blob);
+  for (int i = 0; i < dim; ++i) {
+    uint16_t h;
+    std::memcpy(&h, p + 2 * i, 2);
+    out[i] = half_to_float(h);
+  }
+}
+
+void color_index_vector(const float* hist, float* out) {
+  for (int i = 0; i < kColorDim; ++i) out[i] = std::sqrt(std::max(0.0f, hist[i]));
+}
+
+std::string now_iso_utc() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace vf::detail
+
+namespace vf::detail {
+std::vector<float> color_index_query(const float* hist512) {
+  std::vector<float> q(kColorDim);
+  color_index_vector(hist512, q.data());
+  return q;
+}
+}  // namespace vf::detail

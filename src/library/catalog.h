@@ -1,0 +1,52 @@
+// The catalog schema (see library_internal.h for the column contract) and helpers shared by
+// the indexer, the HDF5 import/export and the index loader.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "library/sqlite_util.h"
+
+namespace vf::detail {
+
+constexpr int kColorDim = 512;
+
+// Creates the tables if needed and sets WAL mode. Safe to call on every open.
+void create_schema(Db& db);
+
+std::string meta_get(sqlite3* db, const std::string& key, const std::string& fallback = "");
+void meta_set(sqlite3* db, const std::string& key, const std::string& value);
+// Marks a change to `photos` (call inside the transaction that makes it): the FAISS stamps
+// compare against this counter.
+int64_t bump_generation(sqlite3* db);
+
+// The photos whose embedding belongs in the semantic index: embedded with the library's
+// current model and pooling (rows still waiting to be re-embedded after a model change stay
+// out until they are).
+constexpr const char* kIndexableWhere =
+    "embedding IS NOT NULL AND model_id = (SELECT value FROM meta WHERE key='model_id') AND "
+    "pooling = (SELECT value FROM meta WHERE key='pooling')";
+
+// What the FAISS stamps are checked against; read in one snapshot.
+struct CatalogState {
+  int64_t generation = 0;
+  std::string model_id, pooling;
+  int dim = 0;
+  int64_t sem_count = 0, sem_max_id = 0;
+  int64_t color_count = 0, color_max_id = 0;
+};
+CatalogState read_state(sqlite3* db);
+
+// fp16 embedding blobs <-> float rows.
+std::vector<uint16_t> encode_embedding(const float* v, int dim);
+void decode_embedding(const void* blob, int bytes, float* out, int dim);
+// The vector stored in color.faiss for an L1-normalised histogram: element-wise sqrt, which
+// has unit L2 norm, so inner product = Bhattacharyya coefficient in [0, 1].
+void color_index_vector(const float* hist, float* out);
+
+std::string now_iso_utc();
+
+}  // namespace vf::detail

@@ -1,0 +1,356 @@
+// HDF5 export/import in the spec's layout (2.2), with the HDF5 C API.
+//
+//   /features        float32 [N, D]   L2-normalised embeddings, row i <-> paths[i]
+//   /paths           UTF-8 variable-length strings [N], absolute paths
+//   /ids             int64 [N]        catalog ids
+//   /capture_unix    int64 [N]        capture time (0 when unknown)
+//   /capture_time    UTF-8 strings    ISO-8601 local time ("" when unknown)
+//   /make /model /lens /format /content_hash   UTF-8 strings [N]
+//   /width /height   int32 [N]        after orientation
+//   /gps_lat /gps_lon  float64 [N]    NaN when unknown
+//   root attributes: model_id, pooling, dim, generator
+#include <hdf5.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+
+#include "library/library_impl.h"
+#include "library/vector_index.h"
+
+namespace vf::detail {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Owns one hid_t and closes it with the matching H5*close.
+class H5 {
+ public:
+  H5() = default;
+  H5(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  ~H5() {
+    if (id_ >= 0 && close_) close_(id_);
+  }
+  H5(const H5&) = delete;
+  H5& operator=(const H5&) = delete;
+  H5(H5&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = -1; }
+  hid_t get() const { return id_; }
+  bool ok() const { return id_ >= 0; }
+
+ private:
+  hid_t id_ = -1;
+  herr_t (*close_)(hid_t) = nullptr;
+};
+
+// HDF5 prints an error stack to stderr by default; we report our own one-line errors.
+struct SilenceHdf5 {
+  H5E_auto2_t func = nullptr;
+  void* data = nullptr;
+  SilenceHdf5() {
+    H5Eget_auto2(H5E_DEFAULT, &func, &data);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  ~SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, func, data); }
+};
+
+H5 utf8_vlen_type() {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  return H5(t, H5Tclose);
+}
+
+void check(herr_t rc, const std::string& file, const std::string& what) {
+  if (rc < 0) throw Error(file + ": HDF5 " + what + " failed", ErrorCode::Io);
+}
+
+void write_dataset(hid_t file, const std::string& fname, const char* name, hid_t mem_type, hid_t file_type,
+                   const std::vector<hsize_t>& dims, const void* data) {
+  H5 space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
+  H5 plist(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  // Chunked + deflate for big numeric datasets; h5py/numpy read them transparently.
+  if (dims[0] > 0 && file_type != H5T_NATIVE_INT32 && H5Tget_class(file_type) != H5T_STRING) {
+    std::vector<hsize_t> chunk = dims;
+    chunk[0] = std::min<hsize_t>(dims[0], dims.size() == 2 ? std::max<hsize_t>(1, (1 << 20) / (dims[1] * 4)) : 65536);
+    H5Pset_chunk(plist.get(), static_cast<int>(chunk.size()), chunk.data());
+    if (std::strcmp(name, "features") != 0) H5Pset_deflate(plist.get(), 4);
+  }
+  H5 ds(H5Dcreate2(file, name, file_type, space.get(), H5P_DEFAULT, plist.get(), H5P_DEFAULT), H5Dclose);
+  if (!ds.ok()) throw Error(fname + ": cannot create dataset '" + name + "'", ErrorCode::Io);
+  if (dims[0] > 0) check(H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), fname, std::string("write of ") + name);
+}
+
+void write_strings(hid_t file, const std::string& fname, const char* name, const std::vector<std::string>& v) {
+  std::vector<const char*> ptrs(v.size());
+  for (size_t i = 0; i < v.size(); ++i) ptrs[i] = v[i].c_str();
+  H5 t = utf8_vlen_type();
+  write_dataset(file, fname, name, t.get(), t.get(), {v.size()}, ptrs.data());
+}
+
+void write_attr(hid_t obj, const char* name, const std::string& value) {
+  H5 t = utf8_vlen_type();
+  H5 space(H5Screate(H5S_SCALAR), H5Sclose);
+  H5 a(H5Acreate2(obj, name, t.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  const char* p = value.c_str();
+  H5Awrite(a.get(), t.get(), &p);
+}
+
+std::string read_attr(hid_t obj, const char* name) {
+  if (H5Aexists(obj, name) <= 0) return "";
+  H5 a(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
+  H5 ft(H5Aget_type(a.get()), H5Tclose);
+  if (H5Tget_class(ft.get()) != H5T_STRING) return "";
+  if (H5Tis_variable_str(ft.get()) > 0) {
+    H5 t = utf8_vlen_type();
+    char* p = nullptr;
+    if (H5Aread(a.get(), t.get(), &p) < 0 || !p) return "";
+    std::string s = p;
+    H5free_memory(p);
+    return s;
+  }
+  size_t n = H5Tget_size(ft.get());
+  std::string s(n, '\0');
+  H5 t(H5Tcopy(ft.get()), H5Tclose);
+  if (H5Aread(a.get(), t.get(), s.data()) < 0) return "";
+  s.resize(std::strlen(s.c_str()));
+  return s;
+}
+
+bool has_dataset(hid_t file, const char* name) { return H5Lexists(file, name, H5P_DEFAULT) > 0; }
+
+// Reads a 1-D string dataset (variable or fixed length).
+std::vector<std::string> read_strings(hid_t file, const std::string& fname, const char* name, hsize_t expect) {
+  H5 ds(H5Dopen2(file, name, H5P_DEFAULT), H5Dclose);
+  if (!ds.ok()) throw Error(fname + ": no dataset '" + name + "'", ErrorCode::Corrupt);
+  H5 ft(H5Dget_type(ds.get()), H5Tclose);
+  H5 space(H5Dget_space(ds.get()), H5Sclose);
+  hsize_t n = 0;
+  if (H5Sget_simple_extent_ndims(space.get()) != 1 || H5Tget_class(ft.get()) != H5T_STRING)
+    throw Error(fname + ": dataset '" + name + "' is not a 1-D string array", ErrorCode::Corrupt);
+  H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+  if (n != expect)
+    throw Error(fname + ": '" + name + "' has " + std::to_string(n) + " entries, features has " + std::to_string(expect),
+                ErrorCode::Corrupt);
+  std::vector<std::string> out(n);
+  if (n == 0) return out;
+  if (H5Tis_variable_str(ft.get()) > 0) {
+    H5 t = utf8_vlen_type();
+    std::vector<char*> ptrs(n, nullptr);
+    check(H5Dread(ds.get(), t.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), fname, std::string("read of ") + name);
+    for (hsize_t i = 0; i < n; ++i) out[i] = ptrs[i] ? ptrs[i] : "";
+    H5Dvlen_reclaim(t.get(), space.get(), H5P_DEFAULT, ptrs.data());
+  } else {
+    size_t len = H5Tget_size(ft.get());
+    std::vector<char> buf(n * len);
+    H5 t(H5Tcopy(ft.get()), H5Tclose);
+    check(H5Dread(ds.get(), t.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), fname, std::string("read of ") + name);
+    for (hsize_t i = 0; i < n; ++i) {
+      const char* p = buf.data() + i * len;
+      out[i] = std::string(p, strnlen(p, len));
+    }
+  }
+  return out;
+}
+
+template <class T>
+std::vector<T> read_numbers(hid_t file, const char* name, hid_t mem_type, hsize_t expect) {
+  std::vector<T> out;
+  if (!has_dataset(file, name)) return out;
+  H5 ds(H5Dopen2(file, name, H5P_DEFAULT), H5Dclose);
+  H5 space(H5Dget_space(ds.get()), H5Sclose);
+  hsize_t n = 0;
+  if (H5Sget_simple_extent_ndims(space.get()) != 1) return out;
+  H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+  if (n != expect) return out;
+  out.resize(n);
+  if (n && H5Dread(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) out.clear();
+  return out;
+}
+
+}  // namespace
+
+int64_t LibraryImpl::export_hdf5(const std::string& file) const {
+  SilenceHdf5 quiet;
+  std::vector<int64_t> ids, capture;
+  std::vector<std::string> paths, make, model, lens, format, hash, capture_time;
+  std::vector<int32_t> width, height;
+  std::vector<double> lat, lon;
+  std::vector<float> features;
+  std::string model_id, pooling;
+  int dim = 0;
+  {
+    auto lk = lock();
+    sqlite3* db = rdb_.get();
+    Transaction snapshot(db, false);
+    model_id = meta_get(db, "model_id");
+    pooling = meta_get(db, "pooling");
+    dim = std::stoi(meta_get(db, "dim", "0"));
+    Stmt s(db, std::string("SELECT id, path, embedding, capture_unix, make, model, lens, format, width, height, "
+                           "gps_lat, gps_lon, content_hash, capture_time FROM photos WHERE ") +
+                   kIndexableWhere + " ORDER BY id");
+    std::vector<float> row(std::max(dim, 1));
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    while (s.step()) {
+      ids.push_back(s.col_int64(0));
+      paths.push_back(s.col_text(1));
+      decode_embedding(s.col_blob(2), s.col_bytes(2), row.data(), dim);
+      features.insert(features.end(), row.begin(), row.begin() + dim);
+      capture.push_back(s.col_int64(3));
+      make.push_back(s.col_text(4));
+      model.push_back(s.col_text(5));
+      lens.push_back(s.col_text(6));
+      format.push_back(s.col_text(7));
+      width.push_back(s.col_int(8));
+      height.push_back(s.col_int(9));
+      lat.push_back(s.is_null(10) ? nan : s.col_double(10));
+      lon.push_back(s.is_null(11) ? nan : s.col_double(11));
+      hash.push_back(s.col_text(12));
+      capture_time.push_back(s.col_text(13));
+    }
+    snapshot.commit();
+  }
+  if (dim <= 0) throw Error(dir_ + ": library has no embeddings to export", ErrorCode::NotFound);
+  hsize_t n = ids.size();
+  // Written to a temporary name first so that a failed export never leaves a half file.
+  std::string tmp = file + ".tmp";
+  {
+    H5 f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+    if (!f.ok()) throw Error(file + ": cannot create HDF5 file", ErrorCode::Io);
+    hid_t h = f.get();
+    write_dataset(h, file, "features", H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, {n, static_cast<hsize_t>(dim)}, features.data());
+    write_strings(h, file, "paths", paths);
+    write_dataset(h, file, "ids", H5T_NATIVE_INT64, H5T_STD_I64LE, {n}, ids.data());
+    write_dataset(h, file, "capture_unix", H5T_NATIVE_INT64, H5T_STD_I64LE, {n}, capture.data());
+    write_strings(h, file, "capture_time", capture_time);
+    write_strings(h, file, "make", make);
+    write_strings(h, file, "model", model);
+    write_strings(h, file, "lens", lens);
+    write_strings(h, file, "format", format);
+    write_strings(h, file, "content_hash", hash);
+    write_dataset(h, file, "width", H5T_NATIVE_INT32, H5T_STD_I32LE, {n}, width.data());
+    write_dataset(h, file, "height", H5T_NATIVE_INT32, H5T_STD_I32LE, {n}, height.data());
+    write_dataset(h, file, "gps_lat", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, {n}, lat.data());
+    write_dataset(h, file, "gps_lon", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, {n}, lon.data());
+    write_attr(h, "model_id", model_id);
+    write_attr(h, "pooling", pooling);
+    write_attr(h, "dim", std::to_string(dim));
+    write_attr(h, "generator", "viewfinder");
+    check(H5Fflush(h, H5F_SCOPE_GLOBAL), file, "flush");
+  }
+  std::error_code ec;
+  fs::rename(tmp, file, ec);
+  if (ec) throw Error(file + ": cannot write: " + ec.message(), ErrorCode::Io);
+  return static_cast<int64_t>(n);
+}
+
+int64_t LibraryImpl::import_hdf5(const std::string& file) {
+  if (read_only_) throw Error(dir_ + ": library opened read-only", ErrorCode::InvalidArgument);
+  SilenceHdf5 quiet;
+  std::error_code ec;
+  if (!fs::exists(file, ec)) throw Error(file + ": no such file", ErrorCode::NotFound);
+  if (H5Fis_hdf5(file.c_str()) <= 0) throw Error(file + ": not an HDF5 file", ErrorCode::InvalidArgument);
+  H5 f(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!f.ok()) throw Error(file + ": cannot open HDF5 file", ErrorCode::Io);
+  hid_t h = f.get();
+  if (!has_dataset(h, "features")) throw Error(file + ": no 'features' dataset", ErrorCode::InvalidArgument);
+  if (!has_dataset(h, "paths")) throw Error(file + ": no 'paths' dataset", ErrorCode::InvalidArgument);
+  H5 ds(H5Dopen2(h, "features", H5P_DEFAULT), H5Dclose);
+  H5 space(H5Dget_space(ds.get()), H5Sclose);
+  H5 ft(H5Dget_type(ds.get()), H5Tclose);
+  if (H5Sget_simple_extent_ndims(space.get()) != 2 || H5Tget_class(ft.get()) != H5T_FLOAT)
+    throw Error(file + ": 'features' must be a 2-D float array [N, D]", ErrorCode::InvalidArgument);
+  hsize_t dims[2];
+  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  const hsize_t n = dims[0];
+  const int dim = static_cast<int>(dims[1]);
+  if (dim <= 0) throw Error(file + ": 'features' has no columns", ErrorCode::InvalidArgument);
+  std::vector<float> features(n * dim);
+  if (n) check(H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, features.data()), file, "read of features");
+  auto paths = read_strings(h, file, "paths", n);
+  std::string model_id = read_attr(h, "model_id"), pooling = read_attr(h, "pooling");
+  if (model_id.empty()) model_id = "hdf5:" + fs::path(file).filename().string();
+  if (pooling.empty()) pooling = "unknown";
+  auto opt_strings = [&](const char* name) {
+    return has_dataset(h, name) ? read_strings(h, file, name, n) : std::vector<std::string>(n);
+  };
+  auto capture = read_numbers<int64_t>(h, "capture_unix", H5T_NATIVE_INT64, n);
+  auto width = read_numbers<int32_t>(h, "width", H5T_NATIVE_INT32, n);
+  auto height = read_numbers<int32_t>(h, "height", H5T_NATIVE_INT32, n);
+  auto lat = read_numbers<double>(h, "gps_lat", H5T_NATIVE_DOUBLE, n);
+  auto lon = read_numbers<double>(h, "gps_lon", H5T_NATIVE_DOUBLE, n);
+  auto make = opt_strings("make"), model = opt_strings("model"), lens = opt_strings("lens");
+  auto format = opt_strings("format"), hash = opt_strings("content_hash"), capture_time = opt_strings("capture_time");
+
+  std::lock_guard<std::mutex> lk(wmu_);
+  int lock_fd = acquire_writer_lock();
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{lock_fd};
+  sqlite3* db = wdb_.get();
+  {
+    Transaction t(db);
+    std::string cur_model = meta_get(db, "model_id");
+    int cur_dim = std::stoi(meta_get(db, "dim", "0"));
+    int64_t embedded = query_int(db, std::string("SELECT count(*) FROM photos WHERE ") + kIndexableWhere);
+    if (embedded > 0 && cur_dim != dim)
+      throw Error(file + ": features have " + std::to_string(dim) + " dimensions, this library's have " +
+                      std::to_string(cur_dim), ErrorCode::InvalidArgument);
+    if (embedded > 0 && cur_model != model_id)
+      throw Error(file + ": features come from model '" + model_id + "', this library uses '" + cur_model +
+                      "' (import into an empty library instead)", ErrorCode::InvalidArgument);
+    if (embedded == 0) {
+      meta_set(db, "model_id", model_id);
+      meta_set(db, "pooling", pooling);
+      meta_set(db, "dim", std::to_string(dim));
+    } else {
+      pooling = meta_get(db, "pooling");
+    }
+    Stmt up(db,
+            "INSERT INTO photos (path, folder, format, content_hash, width, height, capture_time, capture_unix, make, "
+            "model, lens, gps_lat, gps_lon, embedding, model_id, pooling, precision, indexed_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET embedding = excluded.embedding, "
+            "model_id = excluded.model_id, pooling = excluded.pooling, indexed_at = excluded.indexed_at");
+    std::string now = now_iso_utc();
+    std::vector<float> v(dim);
+    for (hsize_t i = 0; i < n; ++i) {
+      if (paths[i].empty()) throw Error(file + ": paths[" + std::to_string(i) + "] is empty", ErrorCode::InvalidArgument);
+      // The spec's vectors are L2-normalised for cosine search; normalise whatever came in.
+      double norm = 0;
+      for (int j = 0; j < dim; ++j) norm += double(features[i * dim + j]) * features[i * dim + j];
+      norm = std::sqrt(norm);
+      if (!(norm > 0) || !std::isfinite(norm))
+        throw Error(file + ": features row " + std::to_string(i) + " is zero or not finite", ErrorCode::InvalidArgument);
+      for (int j = 0; j < dim; ++j) v[j] = static_cast<float>(features[i * dim + j] / norm);
+      auto half = encode_embedding(v.data(), dim);
+      const std::string& p = paths[i];
+      std::string folder = fs::path(p).parent_path().string();
+      up.bind(1, p);
+      up.bind(2, folder.empty() ? std::string("/") : folder);
+      up.bind_text_or_null(3, format[i]);
+      up.bind_text_or_null(4, hash[i]);
+      if (!width.empty()) up.bind(5, width[i]); else up.bind_null(5);
+      if (!height.empty()) up.bind(6, height[i]); else up.bind_null(6);
+      up.bind_text_or_null(7, capture_time[i]);
+      if (!capture.empty() && capture[i] != 0) up.bind(8, capture[i]); else up.bind_null(8);
+      up.bind_text_or_null(9, make[i]);
+      up.bind_text_or_null(10, model[i]);
+      up.bind_text_or_null(11, lens[i]);
+      if (!lat.empty() && std::isfinite(lat[i])) up.bind(12, lat[i]); else up.bind_null(12);
+      if (!lon.empty() && std::isfinite(lon[i])) up.bind(13, lon[i]); else up.bind_null(13);
+      up.bind_blob(14, half.data(), half.size() * 2);
+      up.bind(15, model_id);
+      up.bind(16, pooling);
+      up.bind(17, std::string("imported"));
+      up.bind(18, now);
+      up.run();
+    }
+    bump_generation(db);
+    t.commit();
+  }
+  load_indexes(true);
+  return static_cast<int64_t>(n);
+}
+
+}  // namespace vf::detail

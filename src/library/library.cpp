@@ -1,0 +1,381 @@
+// Library: opening, index loading/validation, and the read side of the catalog.
+#include "library/library_impl.h"
+
+#include <faiss/IndexIDMap.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "library/vector_index.h"
+
+namespace vf {
+namespace fs = std::filesystem;
+
+std::unique_ptr<Library> Library::open(const std::string& dir, bool read_only) {
+  return std::make_unique<detail::LibraryImpl>(dir, read_only);
+}
+
+namespace detail {
+
+const LibraryInternal& internal(const Library& library) {
+  return dynamic_cast<const LibraryImpl&>(library);
+}
+LibraryInternal& internal(Library& library) { return dynamic_cast<LibraryImpl&>(library); }
+
+static std::string absolute_dir(const std::string& dir) {
+  std::error_code ec;
+  fs::path p = fs::absolute(dir, ec);
+  if (ec) return dir;
+  p = p.lexically_normal();
+  std::string s = p.string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+LibraryImpl::LibraryImpl(const std::string& dir, bool read_only)
+    : dir_(absolute_dir(dir)), read_only_(read_only) {
+  std::error_code ec;
+  if (read_only) {
+    if (!fs::exists(catalog_path(), ec))
+      throw Error(dir_ + ": no library here (run 'viewfinder index' first)", ErrorCode::NotFound);
+    rdb_ = Db(catalog_path(), true);
+    // A read-only connection cannot create the schema; check that it is a catalog at all.
+    try {
+      query_int(rdb_.get(), "SELECT count(*) FROM meta");
+    } catch (const Error& e) {
+      throw Error(catalog_path() + ": not a Viewfinder catalog (" + e.what() + ")", ErrorCode::Corrupt);
+    }
+  } else {
+    fs::create_directories(thumbs_dir(), ec);
+    if (ec) throw Error(dir_ + ": cannot create library directory: " + ec.message(), ErrorCode::Io);
+    wdb_ = Db(catalog_path(), false);
+    create_schema(wdb_);
+    rdb_ = Db(catalog_path(), false);
+  }
+  load_indexes(!read_only);
+}
+
+LibraryImpl::~LibraryImpl() = default;
+
+nlohmann::json LibraryImpl::semantic_stamp(const CatalogState& st) const {
+  return {{"generation", st.generation}, {"count", st.sem_count}, {"max_id", st.sem_max_id},
+          {"dim", st.dim}, {"model_id", st.model_id}, {"pooling", st.pooling}};
+}
+
+nlohmann::json LibraryImpl::color_stamp(const CatalogState& st) const {
+  return {{"generation", st.generation}, {"count", st.color_count}, {"max_id", st.color_max_id},
+          {"dim", kColorDim}};
+}
+
+void LibraryImpl::rebuild_semantic(sqlite3* db, const CatalogState& st, const std::string& factory_in) {
+  sem_.reset();
+  if (st.sem_count == 0 || st.dim <= 0) return;
+  std::vector<int64_t> ids;
+  std::vector<float> x;
+  ids.reserve(st.sem_count);
+  x.reserve(static_cast<size_t>(st.sem_count) * st.dim);
+  Stmt s(db, std::string("SELECT id, embedding FROM photos WHERE ") + kIndexableWhere + " ORDER BY id");
+  std::vector<float> row(st.dim);
+  while (s.step()) {
+    decode_embedding(s.col_blob(1), s.col_bytes(1), row.data(), st.dim);
+    ids.push_back(s.col_int64(0));
+    x.insert(x.end(), row.begin(), row.end());
+  }
+  std::string factory = factory_in.empty() ? choose_factory(static_cast<int64_t>(ids.size()), st.dim) : factory_in;
+  sem_ = build_index(factory, st.dim, x.data(), ids.data(), static_cast<int64_t>(ids.size()));
+}
+
+void LibraryImpl::rebuild_color(sqlite3* db, const CatalogState& st) {
+  color_.reset();
+  if (st.color_count == 0) return;
+  std::vector<int64_t> ids;
+  std::vector<float> x;
+  Stmt s(db, "SELECT id, color_hist FROM photos WHERE color_hist IS NOT NULL ORDER BY id");
+  float v[kColorDim];
+  while (s.step()) {
+    if (s.col_bytes(1) != kColorDim * 4) continue;
+    color_index_vector(static_cast<const float*>(s.col_blob(1)), v);
+    ids.push_back(s.col_int64(0));
+    x.insert(x.end(), v, v + kColorDim);
+  }
+  color_ = build_index(choose_color_factory(static_cast<int64_t>(ids.size())), kColorDim, x.data(),
+                       ids.data(), static_cast<int64_t>(ids.size()));
+}
+
+void LibraryImpl::save_indexes(const CatalogState& st) {
+  std::error_code ec;
+  if (sem_) {
+    save_index_atomic(sem_.get(), semantic_path(), semantic_stamp(st));
+  } else {
+    fs::remove(semantic_path(), ec);
+    fs::remove(semantic_path() + ".stamp", ec);
+  }
+  if (color_) {
+    save_index_atomic(color_.get(), color_path(), color_stamp(st));
+  } else {
+    fs::remove(color_path(), ec);
+    fs::remove(color_path() + ".stamp", ec);
+  }
+}
+
+static bool stamp_matches(const nlohmann::json& stamp, const nlohmann::json& want, const faiss::Index* index,
+                          int64_t count, int dim) {
+  if (!index || index->ntotal != count || index->d != dim) return false;
+  for (auto& [k, v] : want.items())
+    if (!stamp.contains(k) || stamp[k] != v) return false;
+  return true;
+}
+
+bool LibraryImpl::load_indexes(bool save_rebuilt) {
+  std::unique_lock<std::mutex> lk(rmu_);
+  sqlite3* db = rdb_.get();
+  // One read snapshot: the state we validate against is the state we rebuild from.
+  Transaction snapshot(db, false);
+  CatalogState st = read_state(db);
+  bool rebuilt = false;
+
+  nlohmann::json stamp;
+  std::string why;
+  auto sem = load_index(semantic_path(), &stamp, &why);
+  if (st.sem_count == 0) {
+    sem_.reset();
+  } else if (stamp_matches(stamp, semantic_stamp(st), sem.get(), st.sem_count, st.dim)) {
+    sem_ = std::move(sem);
+  } else {
+    rebuild_semantic(db, st, meta_get(db, "index_factory"));
+    rebuilt = true;
+  }
+  auto col = load_index(color_path(), &stamp, &why);
+  if (st.color_count == 0) {
+    color_.reset();
+  } else if (stamp_matches(stamp, color_stamp(st), col.get(), st.color_count, kColorDim)) {
+    color_ = std::move(col);
+  } else {
+    rebuild_color(db, st);
+    rebuilt = true;
+  }
+  snapshot.commit();
+  dim_ = st.dim;
+  loaded_generation_ = st.generation;
+  if (rebuilt && save_rebuilt) save_indexes(st);
+  return rebuilt;
+}
+
+bool LibraryImpl::refresh() {
+  int64_t g;
+  {
+    auto lk = lock();
+    g = std::stoll(meta_get(rdb_.get(), "generation", "0"));
+  }
+  if (g == loaded_generation_) return false;
+  load_indexes(false);
+  return true;
+}
+
+std::vector<float> LibraryImpl::embeddings(const std::vector<int64_t>& ids) const {
+  std::vector<float> out(ids.size() * static_cast<size_t>(std::max(dim_, 0)), 0.0f);
+  if (dim_ <= 0) return out;
+  auto lk = lock();
+  Stmt s(rdb_.get(), "SELECT embedding FROM photos WHERE id = ?");
+  for (size_t i = 0; i < ids.size(); ++i) {
+    s.bind(1, ids[i]);
+    if (s.step() && !s.is_null(0)) decode_embedding(s.col_blob(0), s.col_bytes(0), &out[i * dim_], dim_);
+    s.reset();
+  }
+  return out;
+}
+
+std::vector<float> LibraryImpl::color_hists(const std::vector<int64_t>& ids) const {
+  std::vector<float> out(ids.size() * kColorDim, 0.0f);
+  auto lk = lock();
+  Stmt s(rdb_.get(), "SELECT color_hist FROM photos WHERE id = ?");
+  for (size_t i = 0; i < ids.size(); ++i) {
+    s.bind(1, ids[i]);
+    if (s.step() && s.col_bytes(0) == kColorDim * 4)
+      std::memcpy(&out[i * kColorDim], s.col_blob(0), kColorDim * 4);
+    s.reset();
+  }
+  return out;
+}
+
+std::vector<int64_t> LibraryImpl::all_ids() const {
+  auto lk = lock();
+  std::vector<int64_t> ids;
+  Stmt s(rdb_.get(), std::string("SELECT id FROM photos WHERE ") + kIndexableWhere + " ORDER BY id");
+  while (s.step()) ids.push_back(s.col_int64(0));
+  return ids;
+}
+
+void LibraryImpl::write_transaction(const std::function<void(sqlite3*)>& fn) {
+  std::lock_guard<std::mutex> lk(wmu_);
+  // Derived tables (clusters) may be stored from a read-only open too: they never touch
+  // photos or the indexes. The write connection is opened on first use.
+  if (!wdb_.get()) wdb_ = Db(catalog_path(), false);
+  Transaction t(wdb_.get());
+  fn(wdb_.get());
+  t.commit();
+}
+
+static const char* kRecordColumns =
+    "id, path, folder, format, mime, file_size, mtime_ns, content_hash, stored_width, stored_height, "
+    "width, height, orientation, capture_time, capture_offset, capture_time_source, capture_unix, "
+    "make, model, lens, focal_length, aperture, exposure, iso, gps_lat, gps_lon, gps_alt, rating, "
+    "keywords, thumb_path, preview_path";
+
+PhotoRecord LibraryImpl::read_record(Stmt& s) const {
+  PhotoRecord r;
+  r.id = s.col_int64(0);
+  r.path = s.col_text(1);
+  r.folder = s.col_text(2);
+  auto& m = r.meta;
+  m.format = s.col_text(3);
+  m.mime = s.col_text(4);
+  m.file_size = s.col_int64(5);
+  m.mtime_ns = s.col_int64(6);
+  m.content_hash = s.col_text(7);
+  m.stored_width = s.col_int(8);
+  m.stored_height = s.col_int(9);
+  m.width = s.col_int(10);
+  m.height = s.col_int(11);
+  m.orientation = s.is_null(12) ? 1 : s.col_int(12);
+  m.capture_time = s.col_text(13);
+  m.capture_offset = s.col_text(14);
+  m.capture_time_source = s.col_text(15);
+  m.capture_unix = s.col_int64(16);
+  m.make = s.col_text(17);
+  m.model = s.col_text(18);
+  m.lens = s.col_text(19);
+  if (!s.is_null(20)) m.focal_length_mm = s.col_double(20);
+  if (!s.is_null(21)) m.aperture_f = s.col_double(21);
+  if (!s.is_null(22)) m.exposure_s = s.col_double(22);
+  if (!s.is_null(23)) m.iso = s.col_int(23);
+  if (!s.is_null(24)) m.gps_lat = s.col_double(24);
+  if (!s.is_null(25)) m.gps_lon = s.col_double(25);
+  if (!s.is_null(26)) m.gps_alt = s.col_double(26);
+  if (!s.is_null(27)) m.rating = s.col_int(27);
+  if (!s.is_null(28)) {
+    try {
+      for (auto& k : nlohmann::json::parse(s.col_text(28))) m.keywords.push_back(k.get<std::string>());
+    } catch (const std::exception&) {
+    }
+  }
+  auto abs_thumb = [&](const std::string& rel) { return rel.empty() ? rel : dir_ + "/" + rel; };
+  r.thumb_path = abs_thumb(s.col_text(29));
+  r.preview_path = abs_thumb(s.col_text(30));
+  return r;
+}
+
+std::optional<PhotoRecord> LibraryImpl::photo(int64_t id) const {
+  auto lk = lock();
+  Stmt s(rdb_.get(), std::string("SELECT ") + kRecordColumns + " FROM photos WHERE id = ?");
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  return read_record(s);
+}
+
+std::optional<PhotoRecord> LibraryImpl::photo_by_path(const std::string& path) const {
+  std::error_code ec;
+  std::string abs = fs::absolute(path, ec).lexically_normal().string();
+  auto lk = lock();
+  Stmt s(rdb_.get(), std::string("SELECT ") + kRecordColumns + " FROM photos WHERE path = ?");
+  s.bind(1, abs);
+  if (!s.step()) return std::nullopt;
+  return read_record(s);
+}
+
+std::vector<float> LibraryImpl::embedding(int64_t id) const {
+  auto lk = lock();
+  Stmt s(rdb_.get(), "SELECT embedding FROM photos WHERE id = ?");
+  s.bind(1, id);
+  if (!s.step() || s.is_null(0) || dim_ <= 0) return {};
+  std::vector<float> v(dim_);
+  decode_embedding(s.col_blob(0), s.col_bytes(0), v.data(), dim_);
+  return v;
+}
+
+std::vector<IndexFailure> LibraryImpl::failures() const {
+  auto lk = lock();
+  std::vector<IndexFailure> out;
+  Stmt s(rdb_.get(), "SELECT path, reason FROM failures ORDER BY path");
+  while (s.step()) out.push_back({s.col_text(0), s.col_text(1)});
+  return out;
+}
+
+std::string LibraryImpl::model_dir() const {
+  auto lk = lock();
+  return meta_get(rdb_.get(), "model_dir");
+}
+
+static int64_t tree_bytes(const std::string& dir) {
+  int64_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code e2;
+    if (it->is_regular_file(e2)) total += static_cast<int64_t>(it->file_size(e2));
+  }
+  return total;
+}
+
+static int64_t file_bytes(const std::string& path) {
+  std::error_code ec;
+  auto n = fs::file_size(path, ec);
+  return ec ? 0 : static_cast<int64_t>(n);
+}
+
+LibraryInfo LibraryImpl::info() const {
+  LibraryInfo info;
+  info.dir = dir_;
+  {
+    auto lk = lock();
+    sqlite3* db = rdb_.get();
+    Transaction snapshot(db, false);
+    info.photos = query_int(db, "SELECT count(*) FROM photos");
+    info.embedded = query_int(db, std::string("SELECT count(*) FROM photos WHERE ") + kIndexableWhere);
+    info.failed = query_int(db, "SELECT count(*) FROM failures");
+    info.model_id = meta_get(db, "model_id");
+    info.pooling = meta_get(db, "pooling");
+    info.precision = meta_get(db, "precision");
+    info.dim = std::stoi(meta_get(db, "dim", "0"));
+    info.last_indexed = meta_get(db, "last_commit");
+    snapshot.commit();
+  }
+  info.index_type = sem_ ? describe_index(sem_.get()) : "";
+  info.index_vectors = sem_ ? sem_->ntotal : 0;
+  info.catalog_bytes = file_bytes(catalog_path()) + file_bytes(catalog_path() + "-wal");
+  info.index_bytes = file_bytes(semantic_path()) + file_bytes(color_path());
+  info.thumbs_bytes = tree_bytes(thumbs_dir());
+  info.index_memory_bytes = (sem_ ? index_memory_bytes(sem_.get()) : 0) + (color_ ? index_memory_bytes(color_.get()) : 0);
+  return info;
+}
+
+int LibraryImpl::acquire_writer_lock() {
+  std::string path = dir_ + "/writer.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(path + ": cannot open lock file", ErrorCode::Io);
+  // flock is released by the kernel when the process dies, so a kill -9 never leaves the
+  // library locked.
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    throw Error(dir_ + ": another viewfinder process is indexing this library", ErrorCode::Io);
+  }
+  return fd;
+}
+
+Engine& LibraryImpl::engine_for(const EngineParams& p) {
+  bool same = engine_ && engine_params_.model_dir == p.model_dir && engine_params_.precision == p.precision &&
+              engine_params_.threads == p.threads && engine_params_.backend == p.backend &&
+              engine_params_.legacy_interpolate_offset == p.legacy_interpolate_offset;
+  if (!same) {
+    engine_.reset();
+    engine_ = Engine::open(p);
+    engine_params_ = p;
+  }
+  return *engine_;
+}
+
+}  // namespace detail
+}  // namespace vf

@@ -1,0 +1,727 @@
+// The CPU DINOv2 engine: oneDNN matmuls (weights pre-packed once at load, all tokens of all
+// images in one GEMM), batched attention per (image, head), fp32 LayerNorm / softmax /
+// residuals. See docs/engine.md.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "model/kernels.h"
+#include "model/model_config.h"
+#include "model/safetensors.h"
+#include "viewfinder/engine.h"
+#include "viewfinder/error.h"
+
+namespace vf {
+
+int64_t Tensor::numel() const {
+  int64_t n = 1;
+  for (auto d : shape) n *= d;
+  return shape.empty() ? 0 : n;
+}
+
+namespace model {
+namespace {
+
+using dnnl::memory;
+using dt = memory::data_type;
+using tag = memory::format_tag;
+
+// A linear layer y = x W^T + b, with W stored in oneDNN's preferred blocked layout.
+struct PackedLinear {
+  std::string name;
+  int K = 0, N = 0;               // in, out features
+  std::vector<float> bias;        // [N]
+  std::vector<float> scale;       // layer-scale lambda [N], for residual layers; else empty
+  dt wdt = dt::f32;               // packed weight type
+  std::vector<float> wscale;      // int8: per-output-channel weight scale (max|W[n,:]|/127)
+  memory::desc wdesc;             // packed layout
+  memory weights;                 // packed data
+};
+
+enum class Epilogue { None, Gelu, ScaleAddResidual };
+
+struct Layer {
+  std::vector<float> ln1_w, ln1_b, ln2_w, ln2_b;
+  PackedLinear qkv, proj, fc1, fc2;  // fc1/fc2 are weights_in/weights_out for SwiGLU
+};
+
+struct MatmulEntry {
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul prim;
+  bool reorder_weights = false;  // the packed layout was not accepted for this shape
+  // oneDNN has no fast kernel for the fused layer-scale + residual epilogue here (bf16 on a
+  // CPU without AVX512-BF16 falls back to its reference kernel): run the GEMM alone and do
+  // the epilogue in our own loop.
+  bool unfused_residual = false;
+};
+
+class CpuEngine final : public Engine {
+ public:
+  explicit CpuEngine(const EngineParams& params);
+
+  const ModelInfo& info() const override { return info_; }
+  Precision precision() const override { return precision_; }
+  int threads() const override { return threads_; }
+  int dim() const override { return info_.hidden_size; }
+
+  ForwardOutputs forward(const float* pixels, int batch, int height, int width,
+                         const ForwardRequest& request) const override;
+  std::vector<float> embed(const float* pixels, int batch, int height, int width,
+                           Pooling pooling) const override;
+
+ private:
+  PackedLinear pack_linear(const std::string& name, const std::vector<float>& w_out_in, int K, int N,
+                           std::vector<float> bias, dt wdt);
+  const MatmulEntry& linear_prim(const PackedLinear& L, int64_t M, dt src_dt, dt dst_dt, Epilogue ep) const;
+  void run_linear(dnnl::stream& s, const PackedLinear& L, int64_t M, const void* src, dt src_dt, void* dst,
+                  dt dst_dt, Epilogue ep) const;
+  // int8: src rows quantised per token (q, row_scale); the fp32 result gets
+  // v = acc * row_scale + bias, then out = v (None) or out += lambda * v (ScaleAddResidual).
+  void run_linear_int8(dnnl::stream& s, const PackedLinear& L, int64_t M, const int8_t* q, const float* row_scale,
+                       float* out, Epilogue ep) const;
+  void gelu_inplace(dnnl::stream& s, float* x, int64_t n) const;
+  ForwardOutputs forward_impl(const float* pixels, int batch, int height, int width,
+                              const ForwardRequest& request) const;
+  const MatmulEntry& attn_prim(bool scores, int64_t nb, int64_t T, int64_t hd) const;
+  const dnnl::softmax_forward& softmax_prim(int64_t nb, int64_t T, dnnl::softmax_forward::primitive_desc* pd) const;
+  void attention(dnnl::stream& s, const float* qkv, int batch, int64_t T, void* out, dt out_dt) const;
+  std::shared_ptr<const std::vector<float>> pos_embed_for(int h, int w, int height, int width) const;
+
+  ModelInfo info_;
+  Precision precision_ = Precision::FP32;
+  int threads_ = 1;
+  bool legacy_offset_ = false;
+  dnnl::engine eng_{dnnl::engine::kind::cpu, 0};
+  dt act_dt_ = dt::f32;  // type of the matmul inputs (fp32, or bf16 in BF16 mode)
+
+  std::vector<float> cls_, pos_, registers_;  // [D], [(1+G*G), D], [R, D]
+  PackedLinear patch_;                          // [D, 3*P*P], always fp32
+  std::vector<Layer> layers_;
+  std::vector<float> final_w_, final_b_;
+
+  mutable std::shared_mutex cache_mu_;
+  mutable std::unordered_map<std::string, std::unique_ptr<MatmulEntry>> matmuls_;
+  mutable std::unordered_map<std::string, std::unique_ptr<std::pair<dnnl::softmax_forward::primitive_desc,
+                                                                    dnnl::softmax_forward>>>
+      softmaxes_;
+  mutable std::map<std::pair<int, int>, std::shared_ptr<const std::vector<float>>> pos_cache_;
+  mutable std::unordered_map<std::string, dnnl::eltwise_forward::primitive_desc> eltwises_;
+};
+
+// Restores the calling thread's OpenMP thread count on scope exit: oneDNN (OpenMP build in
+// Debian) uses omp_get_max_threads() of the calling thread, so we set it per call.
+struct OmpThreadsScope {
+  int prev;
+  explicit OmpThreadsScope(int n) : prev(omp_get_max_threads()) { omp_set_num_threads(n); }
+  ~OmpThreadsScope() { omp_set_num_threads(prev); }
+};
+
+dnnl::primitive_attr base_attr() {
+  dnnl::primitive_attr a;
+  // Per-call scratchpads keep concurrent forward() calls on one primitive independent.
+  a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return a;
+}
+
+void exec(dnnl::stream& s, const dnnl::primitive& p, const dnnl::primitive_desc_base& pd,
+          std::unordered_map<int, memory> args, const dnnl::engine& eng) {
+  memory scratch;
+  if (pd.scratchpad_desc().get_size() > 0) {
+    scratch = memory(pd.scratchpad_desc(), eng);
+    args.emplace(DNNL_ARG_SCRATCHPAD, scratch);
+  }
+  p.execute(s, args);
+}
+
+CpuEngine::CpuEngine(const EngineParams& params) {
+  info_ = inspect_model(params.model_dir, true);
+  legacy_offset_ = params.legacy_interpolate_offset;
+  threads_ = params.threads > 0 ? params.threads : physical_core_count();
+  precision_ = params.precision;
+  if (precision_ == Precision::Auto) precision_ = cpu_has_avx512_bf16() ? Precision::BF16 : Precision::FP32;
+  act_dt_ = precision_ == Precision::BF16 ? dt::bf16 : precision_ == Precision::INT8 ? dt::s8 : dt::f32;
+  if (params.backend != "cpu")
+    throw Error("backend '" + params.backend + "' is not available in this build (only cpu)",
+                ErrorCode::InvalidArgument);
+
+  OmpThreadsScope omp(threads_);
+  const std::string wfile = weights_path(info_.model_dir);
+  SafetensorsFile st(wfile);
+  const int64_t D = info_.hidden_size, P = info_.patch_size, G = info_.image_size / info_.patch_size;
+  const int64_t I = info_.intermediate_size;
+  cls_ = st.read_f32("embeddings.cls_token", {1, 1, D});
+  pos_ = st.read_f32("embeddings.position_embeddings", {1, 1 + G * G, D});
+  if (info_.num_registers > 0) registers_ = st.read_f32("embeddings.register_tokens", {1, info_.num_registers, D});
+  patch_ = pack_linear("patch_embeddings", st.read_f32("embeddings.patch_embeddings.projection.weight", {D, 3, P, P}),
+                       static_cast<int>(3 * P * P), static_cast<int>(D),
+                       st.read_f32("embeddings.patch_embeddings.projection.bias", {D}), dt::f32);
+  const dt wdt = act_dt_;
+  for (int l = 0; l < info_.num_layers; ++l) {
+    const std::string p = "encoder.layer." + std::to_string(l) + ".";
+    Layer L;
+    L.ln1_w = st.read_f32(p + "norm1.weight", {D});
+    L.ln1_b = st.read_f32(p + "norm1.bias", {D});
+    L.ln2_w = st.read_f32(p + "norm2.weight", {D});
+    L.ln2_b = st.read_f32(p + "norm2.bias", {D});
+    // Q, K and V as one [3D, D] matrix: one GEMM instead of three.
+    std::vector<float> wqkv, bqkv;
+    for (const char* n : {"query", "key", "value"}) {
+      auto w = st.read_f32(p + "attention.attention." + n + ".weight", {D, D});
+      auto b = st.read_f32(p + "attention.attention." + n + ".bias", {D});
+      wqkv.insert(wqkv.end(), w.begin(), w.end());
+      bqkv.insert(bqkv.end(), b.begin(), b.end());
+    }
+    L.qkv = pack_linear(p + "qkv", wqkv, static_cast<int>(D), static_cast<int>(3 * D), std::move(bqkv), wdt);
+    L.proj = pack_linear(p + "proj", st.read_f32(p + "attention.output.dense.weight", {D, D}), static_cast<int>(D),
+                         static_cast<int>(D), st.read_f32(p + "attention.output.dense.bias", {D}), wdt);
+    L.proj.scale = st.read_f32(p + "layer_scale1.lambda1", {D});
+    if (info_.swiglu) {
+      L.fc1 = pack_linear(p + "weights_in", st.read_f32(p + "mlp.weights_in.weight", {2 * I, D}), static_cast<int>(D),
+                          static_cast<int>(2 * I), st.read_f32(p + "mlp.weights_in.bias", {2 * I}), wdt);
+      L.fc2 = pack_linear(p + "weights_out", st.read_f32(p + "mlp.weights_out.weight", {D, I}), static_cast<int>(I),
+                          static_cast<int>(D), st.read_f32(p + "mlp.weights_out.bias", {D}), wdt);
+    } else {
+      L.fc1 = pack_linear(p + "fc1", st.read_f32(p + "mlp.fc1.weight", {I, D}), static_cast<int>(D),
+                          static_cast<int>(I), st.read_f32(p + "mlp.fc1.bias", {I}), wdt);
+      L.fc2 = pack_linear(p + "fc2", st.read_f32(p + "mlp.fc2.weight", {D, I}), static_cast<int>(I),
+                          static_cast<int>(D), st.read_f32(p + "mlp.fc2.bias", {D}), wdt);
+    }
+    L.fc2.scale = st.read_f32(p + "layer_scale2.lambda1", {D});
+    layers_.push_back(std::move(L));
+  }
+  final_w_ = st.read_f32("layernorm.weight", {D});
+  final_b_ = st.read_f32("layernorm.bias", {D});
+}
+
+PackedLinear CpuEngine::pack_linear(const std::string& name, const std::vector<float>& w, int K, int N,
+                                    std::vector<float> bias, dt wdt) {
+  PackedLinear L;
+  L.name = name;
+  L.K = K;
+  L.N = N;
+  L.bias = std::move(bias);
+  L.wdt = wdt;
+  // Let oneDNN choose the weight layout for a typical token count (one 224px image); the
+  // same packed weights then serve every M (see linear_prim).
+  const int64_t M = 257;
+  const dt src_dt = wdt;
+  memory::desc src_md({M, K}, src_dt, tag::ab), w_any({K, N}, wdt, tag::any), b_md({1, N}, dt::f32, tag::ab),
+      dst_md({M, N}, dt::f32, tag::ab);
+  dnnl::matmul::primitive_desc pd;
+  std::vector<int8_t> wq;
+  if (wdt == dt::s8) {
+    // Symmetric per-output-channel weights; the bias is added in fp32 after the GEMM.
+    L.wscale.resize(N);
+    wq.resize(static_cast<size_t>(N) * K);
+    for (int n = 0; n < N; ++n) {
+      float amax = 0;
+      for (int k = 0; k < K; ++k) amax = std::max(amax, std::abs(w[static_cast<size_t>(n) * K + k]));
+      const float sc = amax > 0 ? amax / 127.0f : 1.0f;
+      L.wscale[n] = sc;
+      for (int k = 0; k < K; ++k)
+        wq[static_cast<size_t>(n) * K + k] = static_cast<int8_t>(std::nearbyint(w[static_cast<size_t>(n) * K + k] / sc));
+    }
+  }
+  try {
+    if (wdt == dt::s8) {
+      auto attr = base_attr();
+      attr.set_output_scales(2, L.wscale);
+      pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any, dst_md), attr, eng_);
+    } else {
+      pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any, b_md, dst_md), base_attr(), eng_);
+    }
+  } catch (const dnnl::error& e) {
+    throw Error(std::string("oneDNN cannot build a ") + (wdt == dt::bf16 ? "bf16" : wdt == dt::s8 ? "int8" : "fp32") +
+                    " matmul on this CPU (" + e.what() + ")",
+                ErrorCode::Generic);
+  }
+  L.wdesc = pd.weights_desc();
+  L.weights = memory(L.wdesc, eng_);
+  // W is [out, in] row-major, i.e. the [K, N] matrix in "ba" order.
+  memory plain = wdt == dt::s8 ? memory({{K, N}, dt::s8, tag::ba}, eng_, wq.data())
+                              : memory({{K, N}, dt::f32, tag::ba}, eng_, const_cast<float*>(w.data()));
+  dnnl::stream s(eng_);
+  dnnl::reorder(plain, L.weights).execute(s, plain, L.weights);
+  s.wait();
+  return L;
+}
+
+std::string key_of(const char* kind, std::initializer_list<int64_t> v) {
+  std::string k = kind;
+  for (auto x : v) k += ":" + std::to_string(x);
+  return k;
+}
+
+const MatmulEntry& CpuEngine::linear_prim(const PackedLinear& L, int64_t M, dt src_dt, dt dst_dt, Epilogue ep) const {
+  const std::string key = key_of("lin", {reinterpret_cast<int64_t>(&L), M, static_cast<int64_t>(src_dt),
+                                        static_cast<int64_t>(dst_dt), static_cast<int64_t>(ep)});
+  {
+    std::shared_lock lk(cache_mu_);
+    auto it = matmuls_.find(key);
+    if (it != matmuls_.end()) return *it->second;
+  }
+  memory::desc src_md({M, L.K}, src_dt, tag::ab), b_md({1, L.N}, dt::f32, tag::ab),
+      dst_md({M, L.N}, dst_dt, tag::ab);
+  auto entry = std::make_unique<MatmulEntry>();
+  auto build = [&](bool fuse_residual) {
+    auto attr = base_attr();
+    if (L.wdt == dt::s8) {
+      attr.set_output_scales(2, L.wscale);
+      try {
+        entry->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, L.wdesc, dst_md), attr, eng_);
+        entry->reorder_weights = false;
+      } catch (const dnnl::error&) {
+        memory::desc w_any({L.K, L.N}, L.wdt, tag::any);
+        entry->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any, dst_md), attr, eng_);
+        entry->reorder_weights = true;
+      }
+      return;
+    }
+    dnnl::post_ops po;
+    if (ep == Epilogue::Gelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
+    if (ep == Epilogue::ScaleAddResidual && fuse_residual) {
+      po.append_binary(dnnl::algorithm::binary_mul, memory::desc({1, L.N}, dt::f32, tag::ab));
+      po.append_sum(1.f);
+    }
+    attr.set_post_ops(po);
+    try {
+      entry->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, L.wdesc, b_md, dst_md), attr, eng_);
+      entry->reorder_weights = false;
+    } catch (const dnnl::error&) {
+      // This shape wants another weight layout: reorder the packed weights per call.
+      memory::desc w_any({L.K, L.N}, L.wdt, tag::any);
+      entry->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any, b_md, dst_md), attr, eng_);
+      entry->reorder_weights = true;
+    }
+  };
+  build(true);
+  if (L.wdt != dt::s8 && ep == Epilogue::ScaleAddResidual && std::string(entry->pd.impl_info_str()).rfind("ref", 0) == 0) {
+    build(false);
+    entry->unfused_residual = true;
+  }
+  entry->prim = dnnl::matmul(entry->pd);
+  std::unique_lock lk(cache_mu_);
+  auto [it, inserted] = matmuls_.emplace(key, std::move(entry));
+  return *it->second;
+}
+
+void CpuEngine::run_linear(dnnl::stream& s, const PackedLinear& L, int64_t M, const void* src, dt src_dt, void* dst,
+                           dt dst_dt, Epilogue ep) const {
+  const MatmulEntry& e = linear_prim(L, M, src_dt, dst_dt, ep);
+  memory src_m({{M, L.K}, src_dt, tag::ab}, eng_, const_cast<void*>(src));
+  std::vector<float> tmp;
+  if (e.unfused_residual) tmp.resize(static_cast<size_t>(M) * L.N);
+  memory dst_m({{M, L.N}, dst_dt, tag::ab}, eng_, e.unfused_residual ? static_cast<void*>(tmp.data()) : dst);
+  memory bias_m({{1, L.N}, dt::f32, tag::ab}, eng_, const_cast<float*>(L.bias.data()));
+  memory w = L.weights;
+  if (e.reorder_weights) {
+    w = memory(e.pd.weights_desc(), eng_);
+    dnnl::reorder(L.weights, w).execute(s, const_cast<memory&>(L.weights), w);
+  }
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias_m}, {DNNL_ARG_DST, dst_m}};
+  if (ep == Epilogue::ScaleAddResidual && !e.unfused_residual)
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                 memory({{1, L.N}, dt::f32, tag::ab}, eng_, const_cast<float*>(L.scale.data())));
+  exec(s, e.prim, e.pd, std::move(args), eng_);
+  if (e.unfused_residual) {
+    s.wait();
+    float* x = static_cast<float*>(dst);
+    const float* lambda = L.scale.data();
+    const int64_t N = L.N;
+#pragma omp parallel for num_threads(threads_) schedule(static)
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) x[m * N + n] += lambda[n] * tmp[m * N + n];
+  }
+}
+
+void CpuEngine::run_linear_int8(dnnl::stream& s, const PackedLinear& L, int64_t M, const int8_t* q,
+                                const float* row_scale, float* out, Epilogue ep) const {
+  const MatmulEntry& e = linear_prim(L, M, dt::s8, dt::f32, Epilogue::None);
+  std::vector<float> acc(static_cast<size_t>(M) * L.N);
+  memory src_m({{M, L.K}, dt::s8, tag::ab}, eng_, const_cast<int8_t*>(q));
+  memory dst_m({{M, L.N}, dt::f32, tag::ab}, eng_, acc.data());
+  memory w = L.weights;
+  if (e.reorder_weights) {
+    w = memory(e.pd.weights_desc(), eng_);
+    dnnl::reorder(L.weights, w).execute(s, const_cast<memory&>(L.weights), w);
+  }
+  exec(s, e.prim, e.pd, {{DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst_m}}, eng_);
+  s.wait();
+  int8_epilogue(acc.data(), M, L.N, row_scale, L.bias.data(),
+                ep == Epilogue::ScaleAddResidual ? L.scale.data() : nullptr, out, threads_);
+  if (ep == Epilogue::Gelu) gelu_inplace(s, out, M * L.N);
+}
+
+void CpuEngine::gelu_inplace(dnnl::stream& s, float* x, int64_t n) const {
+  dnnl::eltwise_forward::primitive_desc pd;
+  const std::string key = key_of("gelu", {n});
+  {
+    std::shared_lock lk(cache_mu_);
+    auto it = eltwises_.find(key);
+    if (it != eltwises_.end()) pd = it->second;
+  }
+  if (!pd) {
+    memory::desc md({n}, dt::f32, tag::a);
+    pd = dnnl::eltwise_forward::primitive_desc(
+        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_gelu_erf, md, 0.f,
+                                    0.f),
+        base_attr(), eng_);
+    std::unique_lock lk(cache_mu_);
+    eltwises_.emplace(key, pd);
+  }
+  memory m({{n}, dt::f32, tag::a}, eng_, x);
+  exec(s, dnnl::eltwise_forward(pd), pd, {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}}, eng_);
+  s.wait();
+}
+
+// Batched attention matmuls over nb = images x heads:
+//   scores [nb,T,T] = Q [nb,T,hd] x K^T (K stored [nb,T,hd]) * hd^-0.5
+//   ctx    [nb,T,hd] = P [nb,T,T] x V [nb,T,hd]
+const MatmulEntry& CpuEngine::attn_prim(bool scores, int64_t nb, int64_t T, int64_t hd) const {
+  const std::string key = key_of(scores ? "qk" : "pv", {nb, T, hd});
+  {
+    std::shared_lock lk(cache_mu_);
+    auto it = matmuls_.find(key);
+    if (it != matmuls_.end()) return *it->second;
+  }
+  auto attr = base_attr();
+  auto entry = std::make_unique<MatmulEntry>();
+  if (scores) {
+    // The scale is applied to the fp32 accumulator, as in HF's matmul(q, k^T) * scale.
+    attr.set_output_scales(0, {static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)))});
+    memory::desc q({nb, T, hd}, dt::f32, tag::abc), kt({nb, hd, T}, dt::f32, memory::dims{T * hd, 1, hd}),
+        out({nb, T, T}, dt::f32, tag::abc);
+    entry->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(q, kt, out), attr, eng_);
+  } else {
+    memory::desc p({nb, T, T}, dt::f32, tag::abc), v({nb, T, hd}, dt::f32, tag::abc),
+        out({nb, T, hd}, dt::f32, tag::abc);
+    entry->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(p, v, out), attr, eng_);
+  }
+  entry->prim = dnnl::matmul(entry->pd);
+  std::unique_lock lk(cache_mu_);
+  auto [it, inserted] = matmuls_.emplace(key, std::move(entry));
+  return *it->second;
+}
+
+const dnnl::softmax_forward& CpuEngine::softmax_prim(int64_t nb, int64_t T,
+                                                     dnnl::softmax_forward::primitive_desc* pd_out) const {
+  const std::string key = key_of("softmax", {nb, T});
+  {
+    std::shared_lock lk(cache_mu_);
+    auto it = softmaxes_.find(key);
+    if (it != softmaxes_.end()) {
+      *pd_out = it->second->first;
+      return it->second->second;
+    }
+  }
+  memory::desc md({nb, T, T}, dt::f32, tag::abc);
+  auto pd = dnnl::softmax_forward::primitive_desc(
+      dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, md, 2), base_attr(), eng_);
+  auto entry = std::make_unique<std::pair<dnnl::softmax_forward::primitive_desc, dnnl::softmax_forward>>(
+      pd, dnnl::softmax_forward(pd));
+  std::unique_lock lk(cache_mu_);
+  auto [it, inserted] = softmaxes_.emplace(key, std::move(entry));
+  *pd_out = it->second->first;
+  return it->second->second;
+}
+
+void CpuEngine::attention(dnnl::stream& s, const float* qkv, int batch, int64_t T, void* out, dt out_dt) const {
+  const int64_t D = info_.hidden_size, H = info_.num_heads, hd = D / H;
+  // Images per chunk: bound the [nb, T, T] score buffer (~64 MB) for large inputs.
+  const int64_t per_image = H * T * T * 4;
+  const int64_t imgs = std::clamp<int64_t>((64ll << 20) / std::max<int64_t>(per_image, 1), 1, batch);
+  std::vector<float> q, k, v, sc, ctx;
+  for (int64_t b0 = 0; b0 < batch; b0 += imgs) {
+    const int64_t nimg = std::min<int64_t>(imgs, batch - b0), nb = nimg * H;
+    q.resize(nb * T * hd);
+    k.resize(nb * T * hd);
+    v.resize(nb * T * hd);
+    sc.resize(nb * T * T);
+    ctx.resize(nb * T * hd);
+    // Split heads: qkv row (b,t) = [q(D) k(D) v(D)] -> [b*H + h, t, hd].
+#pragma omp parallel for num_threads(threads_) collapse(2) schedule(static)
+    for (int64_t bi = 0; bi < nimg; ++bi)
+      for (int64_t t = 0; t < T; ++t) {
+        const float* row = qkv + ((b0 + bi) * T + t) * 3 * D;
+        for (int64_t h = 0; h < H; ++h) {
+          const int64_t o = ((bi * H + h) * T + t) * hd;
+          std::memcpy(&q[o], row + h * hd, hd * 4);
+          std::memcpy(&k[o], row + D + h * hd, hd * 4);
+          std::memcpy(&v[o], row + 2 * D + h * hd, hd * 4);
+        }
+      }
+    const MatmulEntry& qk = attn_prim(true, nb, T, hd);
+    exec(s, qk.prim, qk.pd,
+         {{DNNL_ARG_SRC, memory({{nb, T, hd}, dt::f32, tag::abc}, eng_, q.data())},
+          {DNNL_ARG_WEIGHTS, memory({{nb, hd, T}, dt::f32, memory::dims{T * hd, 1, hd}}, eng_, k.data())},
+          {DNNL_ARG_DST, memory({{nb, T, T}, dt::f32, tag::abc}, eng_, sc.data())}},
+         eng_);
+    dnnl::softmax_forward::primitive_desc spd;
+    const auto& sm = softmax_prim(nb, T, &spd);
+    memory scm({{nb, T, T}, dt::f32, tag::abc}, eng_, sc.data());
+    exec(s, sm, spd, {{DNNL_ARG_SRC, scm}, {DNNL_ARG_DST, scm}}, eng_);
+    const MatmulEntry& pv = attn_prim(false, nb, T, hd);
+    exec(s, pv.prim, pv.pd,
+         {{DNNL_ARG_SRC, scm},
+          {DNNL_ARG_WEIGHTS, memory({{nb, T, hd}, dt::f32, tag::abc}, eng_, v.data())},
+          {DNNL_ARG_DST, memory({{nb, T, hd}, dt::f32, tag::abc}, eng_, ctx.data())}},
+         eng_);
+    s.wait();
+    // Merge heads back: [b*H + h, t, hd] -> out row (b,t), columns h*hd..
+#pragma omp parallel for num_threads(threads_) collapse(2) schedule(static)
+    for (int64_t bi = 0; bi < nimg; ++bi)
+      for (int64_t t = 0; t < T; ++t) {
+        const int64_t row = (b0 + bi) * T + t;
+        for (int64_t h = 0; h < H; ++h) {
+          const float* src = &ctx[((bi * H + h) * T + t) * hd];
+          if (out_dt == dt::f32) {
+            std::memcpy(static_cast<float*>(out) + row * D + h * hd, src, hd * 4);
+          } else {
+            to_bf16(src, static_cast<uint16_t*>(out) + row * D + h * hd, hd, 1);
+          }
+        }
+      }
+  }
+}
+
+std::shared_ptr<const std::vector<float>> CpuEngine::pos_embed_for(int h, int w, int height, int width) const {
+  const int G = info_.image_size / info_.patch_size, D = info_.hidden_size;
+  const bool registers = info_.model_type == "dinov2_with_registers";
+  // HF skips interpolation only when the patch count matches and the *pixel* input is square.
+  const bool identity = h * w == G * G && height == width;
+  const std::pair<int, int> key = identity ? std::pair<int, int>{-1, -1} : std::pair<int, int>{h, w};
+  {
+    std::shared_lock lk(cache_mu_);
+    auto it = pos_cache_.find(key);
+    if (it != pos_cache_.end()) return it->second;
+  }
+  std::shared_ptr<const std::vector<float>> table;
+  if (identity) {
+    table = std::make_shared<const std::vector<float>>(pos_.begin() + D, pos_.end());
+  } else {
+    // The registers model interpolates with antialias and never with the +0.1 offset
+    // (Meta's *_reg models use interpolate_offset=0).
+    const PosInterp mode = registers ? PosInterp::AntialiasA05
+                                     : (legacy_offset_ ? PosInterp::BicubicLegacy : PosInterp::BicubicA075);
+    table = std::make_shared<const std::vector<float>>(interpolate_pos_grid(pos_.data() + D, G, D, h, w, mode));
+  }
+  std::unique_lock lk(cache_mu_);
+  auto [it, inserted] = pos_cache_.emplace(key, table);
+  return it->second;
+}
+
+ForwardOutputs CpuEngine::forward(const float* pixels, int batch, int height, int width,
+                                  const ForwardRequest& req) const {
+  try {
+    return forward_impl(pixels, batch, height, width, req);
+  } catch (const dnnl::error& e) {
+    throw Error(std::string("inference failed in oneDNN (") + e.what() + ")", ErrorCode::Generic);
+  }
+}
+
+ForwardOutputs CpuEngine::forward_impl(const float* pixels, int batch, int height, int width,
+                                       const ForwardRequest& req) const {
+  const int P = info_.patch_size, D = info_.hidden_size, R = info_.num_registers;
+  if (batch <= 0) throw Error("forward: batch must be >= 1", ErrorCode::InvalidArgument);
+  if (height < P || width < P)
+    throw Error("forward: input " + std::to_string(height) + "x" + std::to_string(width) +
+                    " is smaller than one patch (" + std::to_string(P) + "px)",
+                ErrorCode::InvalidArgument);
+  const int gh = height / P, gw = width / P;
+  const int64_t HW = static_cast<int64_t>(gh) * gw, T = 1 + R + HW, M = batch * T;
+  if (T * T * info_.num_heads > (int64_t{1} << 33))
+    throw Error("forward: input " + std::to_string(height) + "x" + std::to_string(width) + " is too large",
+                ErrorCode::TooLarge);
+  OmpThreadsScope omp(threads_);
+  dnnl::stream s(eng_);
+  const bool bf16 = act_dt_ == dt::bf16;
+  const bool int8 = act_dt_ == dt::s8;
+
+  // ---- embeddings: patch conv as a GEMM over im2col rows, then CLS, positions, registers.
+  const int64_t K = 3 * P * P;
+  std::vector<float> cols(batch * HW * K), patches(batch * HW * D);
+#pragma omp parallel for num_threads(threads_) collapse(2) schedule(static)
+  for (int b = 0; b < batch; ++b)
+    for (int py = 0; py < gh; ++py)
+      for (int px = 0; px < gw; ++px) {
+        float* row = &cols[((static_cast<int64_t>(b) * gh + py) * gw + px) * K];
+        for (int c = 0; c < 3; ++c)
+          for (int ky = 0; ky < P; ++ky) {
+            const float* src = pixels + ((static_cast<int64_t>(b) * 3 + c) * height + (py * P + ky)) * width + px * P;
+            std::memcpy(row + (c * P + ky) * P, src, P * 4);
+          }
+      }
+  run_linear(s, patch_, batch * HW, cols.data(), dt::f32, patches.data(), dt::f32, Epilogue::None);
+  s.wait();
+  const auto pos = pos_embed_for(gh, gw, height, width);
+  std::vector<float> x(M * D);
+  for (int b = 0; b < batch; ++b) {
+    float* xb = &x[b * T * D];
+    for (int d = 0; d < D; ++d) xb[d] = cls_[d] + pos_[d];
+    for (int r = 0; r < R; ++r) std::memcpy(xb + (1 + r) * D, &registers_[r * D], D * 4);
+    for (int64_t p = 0; p < HW; ++p) {
+      float* dst = xb + (1 + R + p) * D;
+      const float* src = &patches[(b * HW + p) * D];
+      const float* pe = pos->data() + p * D;
+      for (int d = 0; d < D; ++d) dst[d] = src[d] + pe[d];
+    }
+  }
+  ForwardOutputs out;
+  if (req.embeddings_output) out.embeddings_output = Tensor{{batch, T, D}, x};
+
+  // ---- encoder blocks.
+  const int64_t I = info_.intermediate_size;
+  std::vector<float> ln32, qkv(M * 3 * D), attn32, hid32, swi;
+  std::vector<uint16_t> ln16, attn16, hid16;
+  std::vector<int8_t> q8;
+  std::vector<float> qscale;
+  if (int8) {
+    ln32.resize(M * D);
+    attn32.resize(M * D);
+    hid32.resize(M * std::max<int64_t>(I, D));
+    q8.resize(M * std::max<int64_t>(I, D));
+    qscale.resize(M);
+  } else if (bf16) {
+    ln16.resize(M * D);
+    attn16.resize(M * D);
+    hid16.resize(M * I);
+  } else {
+    ln32.resize(M * D);
+    attn32.resize(M * D);
+    hid32.resize(M * I);
+  }
+  if (info_.swiglu) swi.resize(M * 2 * I);
+  void* ln = bf16 ? static_cast<void*>(ln16.data()) : ln32.data();
+  void* attn = bf16 ? static_cast<void*>(attn16.data()) : attn32.data();
+  void* hid = bf16 ? static_cast<void*>(hid16.data()) : hid32.data();
+  const double eps = info_.layer_norm_eps;
+  for (size_t l = 0; l < layers_.size() && int8; ++l) {
+    // int8: per-token dynamic quantisation of every matmul input; attention, LayerNorm,
+    // GELU and residuals in fp32.
+    const Layer& L = layers_[l];
+    layer_norm_rows(x.data(), M, D, L.ln1_w.data(), L.ln1_b.data(), eps, ln32.data(), nullptr, threads_);
+    quantize_rows_s8(ln32.data(), M, D, q8.data(), qscale.data(), threads_);
+    run_linear_int8(s, L.qkv, M, q8.data(), qscale.data(), qkv.data(), Epilogue::None);
+    attention(s, qkv.data(), batch, T, attn32.data(), dt::f32);
+    quantize_rows_s8(attn32.data(), M, D, q8.data(), qscale.data(), threads_);
+    run_linear_int8(s, L.proj, M, q8.data(), qscale.data(), x.data(), Epilogue::ScaleAddResidual);
+    layer_norm_rows(x.data(), M, D, L.ln2_w.data(), L.ln2_b.data(), eps, ln32.data(), nullptr, threads_);
+    quantize_rows_s8(ln32.data(), M, D, q8.data(), qscale.data(), threads_);
+    if (info_.swiglu) {
+      run_linear_int8(s, L.fc1, M, q8.data(), qscale.data(), swi.data(), Epilogue::None);
+      swiglu_gate(swi.data(), M, static_cast<int>(I), hid32.data(), nullptr, threads_);
+    } else {
+      run_linear_int8(s, L.fc1, M, q8.data(), qscale.data(), hid32.data(), Epilogue::Gelu);
+    }
+    quantize_rows_s8(hid32.data(), M, static_cast<int>(I), q8.data(), qscale.data(), threads_);
+    run_linear_int8(s, L.fc2, M, q8.data(), qscale.data(), x.data(), Epilogue::ScaleAddResidual);
+    if (l == 0 && req.block0_output) out.block0_output = Tensor{{batch, T, D}, x};
+  }
+  for (size_t l = 0; l < layers_.size() && !int8; ++l) {
+    const Layer& L = layers_[l];
+    layer_norm_rows(x.data(), M, D, L.ln1_w.data(), L.ln1_b.data(), eps, bf16 ? nullptr : ln32.data(),
+                    bf16 ? ln16.data() : nullptr, threads_);
+    run_linear(s, L.qkv, M, ln, act_dt_, qkv.data(), dt::f32, Epilogue::None);
+    s.wait();
+    attention(s, qkv.data(), batch, T, attn, act_dt_);
+    run_linear(s, L.proj, M, attn, act_dt_, x.data(), dt::f32, Epilogue::ScaleAddResidual);
+    s.wait();
+    layer_norm_rows(x.data(), M, D, L.ln2_w.data(), L.ln2_b.data(), eps, bf16 ? nullptr : ln32.data(),
+                    bf16 ? ln16.data() : nullptr, threads_);
+    if (info_.swiglu) {
+      run_linear(s, L.fc1, M, ln, act_dt_, swi.data(), dt::f32, Epilogue::None);
+      s.wait();
+      swiglu_gate(swi.data(), M, static_cast<int>(I), bf16 ? nullptr : hid32.data(), bf16 ? hid16.data() : nullptr,
+                  threads_);
+    } else {
+      run_linear(s, L.fc1, M, ln, act_dt_, hid, act_dt_, Epilogue::Gelu);
+    }
+    run_linear(s, L.fc2, M, hid, act_dt_, x.data(), dt::f32, Epilogue::ScaleAddResidual);
+    s.wait();
+    if (l == 0 && req.block0_output) out.block0_output = Tensor{{batch, T, D}, x};
+  }
+
+  // ---- final layernorm, only on the rows that the requested outputs need.
+  const bool need_all = req.last_hidden_state || req.mean_all || req.mean_patch || req.patch_tokens;
+  std::vector<float> lhs;
+  if (need_all) {
+    lhs.resize(M * D);
+    layer_norm_rows(x.data(), M, D, final_w_.data(), final_b_.data(), eps, lhs.data(), nullptr, threads_);
+  }
+  if (req.pooler) {
+    out.pooler.shape = {batch, D};
+    out.pooler.data.resize(static_cast<size_t>(batch) * D);
+    for (int b = 0; b < batch; ++b) {
+      if (need_all)
+        std::memcpy(&out.pooler.data[b * D], &lhs[b * T * D], D * 4);
+      else
+        layer_norm_rows(&x[b * T * D], 1, D, final_w_.data(), final_b_.data(), eps, &out.pooler.data[b * D], nullptr,
+                        1);
+    }
+  }
+  auto mean_rows = [&](int64_t first, Tensor& t) {
+    t.shape = {batch, D};
+    t.data.assign(static_cast<size_t>(batch) * D, 0.0f);
+    std::vector<double> acc(D);
+    for (int b = 0; b < batch; ++b) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t r = first; r < T; ++r) {
+        const float* row = &lhs[(b * T + r) * D];
+        for (int d = 0; d < D; ++d) acc[d] += row[d];
+      }
+      for (int d = 0; d < D; ++d) t.data[b * D + d] = static_cast<float>(acc[d] / static_cast<double>(T - first));
+    }
+  };
+  if (req.mean_all) mean_rows(0, out.mean_all);
+  if (req.mean_patch) mean_rows(1 + R, out.mean_patch);
+  if (req.patch_tokens) {
+    out.patch_tokens.shape = {batch, HW, D};
+    out.patch_tokens.data.resize(static_cast<size_t>(batch) * HW * D);
+    for (int b = 0; b < batch; ++b)
+      std::memcpy(&out.patch_tokens.data[b * HW * D], &lhs[(b * T + 1 + R) * D], HW * D * 4);
+  }
+  if (req.last_hidden_state) out.last_hidden_state = Tensor{{batch, T, D}, std::move(lhs)};
+  return out;
+}
+
+std::vector<float> CpuEngine::embed(const float* pixels, int batch, int height, int width, Pooling pooling) const {
+  ForwardRequest req;
+  req.pooler = pooling == Pooling::CLS;
+  req.mean_all = pooling == Pooling::Mean;
+  req.mean_patch = pooling == Pooling::PatchMean;
+  ForwardOutputs o = forward(pixels, batch, height, width, req);
+  std::vector<float> v = pooling == Pooling::CLS ? std::move(o.pooler.data)
+                         : pooling == Pooling::Mean ? std::move(o.mean_all.data)
+                                                    : std::move(o.mean_patch.data);
+  const int D = info_.hidden_size;
+  for (int b = 0; b < batch; ++b) {
+    double n = 0;
+    for (int d = 0; d < D; ++d) n += static_cast<double>(v[b * D + d]) * v[b * D + d];
+    const float inv = n > 0 ? static_cast<float>(1.0 / std::sqrt(n)) : 0.0f;
+    for (int d = 0; d < D; ++d) v[b * D + d] *= inv;
+  }
+  return v;
+}
+
+}  // namespace
+}  // namespace model
+
+std::unique_ptr<Engine> Engine::open(const EngineParams& params) {
+  if (params.model_dir.empty()) throw Error("no model directory given", ErrorCode::BadModel);
+  try {
+    return std::make_unique<model::CpuEngine>(params);
+  } catch (const dnnl::error& e) {
+    throw Error(params.model_dir + ": oneDNN failed while loading the model (" + e.what() + ")", ErrorCode::BadModel);
+  }
+}
+
+}  // namespace vf

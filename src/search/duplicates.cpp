@@ -1,0 +1,226 @@
+// Duplicate detection (docs/search.md#duplicates).
+//
+// Exact: the same content hash (byte-identical files), or the same pixels in another file
+// format: equal 64-bit pHash AND embedding cosine >= 0.999 (a re-save that changed nothing
+// visible). Near: each photo's max_neighbors nearest neighbours in the semantic index with
+// cosine >= threshold, optionally also colour-index neighbours whose pHashes are within
+// phash_max_distance bits. Pairs are merged with union-find, so the cost is n * knn, never
+// all pairs.
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <set>
+#include <unordered_map>
+
+#include <faiss/IndexFlat.h>
+
+#include "library/library_internal.h"
+#include "search/catalog_sql.h"
+#include "search/faiss_search.h"
+#include "search/search_internal.h"
+#include "viewfinder/search.h"
+
+namespace vf {
+
+namespace {
+
+constexpr float kSamePixelsCosine = 0.999f;
+constexpr int kChunk = 512;  // queries per FAISS batch
+
+struct Row {
+  int64_t id;
+  std::string path, content_hash, format;
+  uint64_t phash = 0;
+  bool has_phash = false;
+  int width = 0, height = 0;
+  int64_t capture_unix = 0;
+};
+
+}  // namespace
+
+std::vector<DupeGroup> find_duplicates(const Library& library, const DupeParams& params) {
+  if (params.threshold <= 0 || params.threshold > 1)
+    throw Error("duplicate threshold must be in (0, 1], got " + std::to_string(params.threshold),
+                ErrorCode::InvalidArgument);
+  const auto& lib = detail::internal(library);
+  const int dim = lib.dim();
+
+  std::vector<Row> rows;
+  {
+    auto where = search::build_filter_sql(params.filters);
+    auto lock = lib.lock();
+    search::Statement st(lib.db(),
+                         "SELECT id, path, coalesce(content_hash, ''), phash, coalesce(width, 0),"
+                         " coalesce(height, 0), coalesce(format, ''), coalesce(capture_unix, 0)"
+                         " FROM photos WHERE " + where.clause + " ORDER BY id");
+    st.bind_all(where.binds);
+    while (st.step()) {
+      Row r;
+      r.id = st.int64(0);
+      r.path = st.text(1);
+      r.content_hash = st.text(2);
+      r.has_phash = !st.null(3);
+      r.phash = static_cast<uint64_t>(st.int64(3));
+      r.width = static_cast<int>(st.int64(4));
+      r.height = static_cast<int>(st.int64(5));
+      r.format = st.text(6);
+      r.capture_unix = st.int64(7);
+      rows.push_back(std::move(r));
+    }
+  }
+  const size_t n = rows.size();
+  std::unordered_map<int64_t, size_t> pos;
+  std::vector<int64_t> ids(n);
+  for (size_t i = 0; i < n; ++i) {
+    pos[rows[i].id] = i;
+    ids[i] = rows[i].id;
+  }
+  search::UnionFind all(n), exact(n);
+  auto link_exact = [&](size_t a, size_t b) {
+    all.unite(a, b);
+    exact.unite(a, b);
+  };
+
+  // All embeddings at once (n x dim floats): both the same-pixels check and the near pass use them.
+  std::vector<float> embs;
+  auto cosine_of = [&](size_t a, size_t b) {
+    return search::dot(embs.data() + a * dim, embs.data() + b * dim, dim);
+  };
+  embs = lib.embeddings(ids);
+
+  if (params.exact) {
+    std::map<std::string, std::vector<size_t>> by_hash;
+    std::map<uint64_t, std::vector<size_t>> by_phash;
+    for (size_t i = 0; i < n; ++i) {
+      if (!rows[i].content_hash.empty()) by_hash[rows[i].content_hash].push_back(i);
+      if (rows[i].has_phash) by_phash[rows[i].phash].push_back(i);
+    }
+    for (const auto& [h, members] : by_hash)
+      for (size_t j = 1; j < members.size(); ++j) link_exact(members[0], members[j]);
+    for (const auto& [h, members] : by_phash) {
+      // Equal pHash alone is too weak (flat images share hashes); the embedding confirms.
+      // Large buckets are compared against a few anchors only, to stay linear.
+      size_t anchors = std::min<size_t>(members.size(), 8);
+      for (size_t a = 0; a < anchors; ++a)
+        for (size_t j = a + 1; j < members.size(); ++j)
+          if (cosine_of(members[a], members[j]) >= kSamePixelsCosine) link_exact(members[a], members[j]);
+    }
+  }
+
+  if (params.near && n > 1) {
+    const int kn = std::max(1, params.max_neighbors) + 1;  // +1: the photo itself
+    // With filters, search only the filtered photos (a small exact index); otherwise the
+    // library's index.
+    std::unique_ptr<faiss::IndexFlatIP> local;
+    const faiss::Index* index = lib.semantic_index();
+    bool use_local = !params.filters.empty() || !index;
+    if (use_local) {
+      local = std::make_unique<faiss::IndexFlatIP>(dim);
+      local->add(static_cast<faiss::Index::idx_t>(n), embs.data());
+      index = local.get();
+    }
+    for (size_t start = 0; start < n; start += kChunk) {
+      int nq = static_cast<int>(std::min<size_t>(kChunk, n - start));
+      auto res = search::index_search(*index, embs.data() + start * dim, nq, kn, nullptr);
+      for (int q = 0; q < nq; ++q)
+        for (const auto& nb : (*res)[q]) {
+          size_t other;
+          if (use_local) {
+            other = static_cast<size_t>(nb.id);
+          } else {
+            auto it = pos.find(nb.id);
+            if (it == pos.end()) continue;
+            other = it->second;
+          }
+          size_t self = start + q;
+          if (other == self) continue;
+          // Exact cosine from the stored vectors, whatever the index's metric or compression.
+          if (cosine_of(self, other) >= params.threshold) all.unite(self, other);
+        }
+    }
+  }
+
+  if (params.phash_max_distance >= 0 && n > 1) {
+    const faiss::Index* cindex = lib.color_index();
+    std::unique_ptr<faiss::IndexFlatIP> local;
+    std::vector<float> hists = lib.color_hists(ids);
+    // The colour index's space: element-wise sqrt of each histogram (see library_internal.h).
+    for (size_t i = 0; i < n; ++i) {
+      auto v = detail::color_index_query(hists.data() + i * search::kHistBins);
+      std::copy(v.begin(), v.end(), hists.begin() + i * search::kHistBins);
+    }
+    bool use_local = !params.filters.empty() || !cindex;
+    if (use_local) {
+      local = std::make_unique<faiss::IndexFlatIP>(search::kHistBins);
+      local->add(static_cast<faiss::Index::idx_t>(n), hists.data());
+      cindex = local.get();
+    }
+    const int kn = std::max(1, params.max_neighbors) + 1;
+    for (size_t start = 0; start < n; start += kChunk) {
+      int nq = static_cast<int>(std::min<size_t>(kChunk, n - start));
+      auto res = search::index_search(*cindex, hists.data() + start * search::kHistBins, nq, kn, nullptr);
+      for (int q = 0; q < nq; ++q)
+        for (const auto& nb : (*res)[q]) {
+          size_t other;
+          if (use_local) {
+            other = static_cast<size_t>(nb.id);
+          } else {
+            auto it = pos.find(nb.id);
+            if (it == pos.end()) continue;
+            other = it->second;
+          }
+          size_t self = start + q;
+          if (other == self || !rows[self].has_phash || !rows[other].has_phash) continue;
+          if (search::hamming64(rows[self].phash, rows[other].phash) <= params.phash_max_distance)
+            all.unite(self, other);
+        }
+    }
+  }
+
+  auto make_group = [&](const std::string& kind, const std::vector<size_t>& members) {
+    DupeGroup g;
+    g.kind = kind;
+    std::vector<search::KeeperCandidate> cands;
+    for (size_t m : members)
+      cands.push_back({rows[m].id, rows[m].width, rows[m].height, rows[m].format, rows[m].capture_unix});
+    auto [best, reason] = search::choose_keeper(cands);
+    size_t keeper = members[best];
+    g.keeper = rows[keeper].id;
+    g.keeper_reason = reason;
+    g.members.push_back({rows[keeper].id, rows[keeper].path, 1.0f});
+    std::vector<DupeMember> rest;
+    for (size_t m : members)
+      if (m != keeper) rest.push_back({rows[m].id, rows[m].path, cosine_of(keeper, m)});
+    std::sort(rest.begin(), rest.end(), [](const DupeMember& a, const DupeMember& b) {
+      return a.similarity != b.similarity ? a.similarity > b.similarity : a.id < b.id;
+    });
+    g.members.insert(g.members.end(), rest.begin(), rest.end());
+    return std::make_pair(g, keeper);
+  };
+  // Exact groups first. Each exact group then takes part in near grouping through its keeper
+  // only, so a photo is listed once as a non-keeper and an identical pair is never hidden
+  // inside a larger near group.
+  std::vector<DupeGroup> groups;
+  std::vector<size_t> representative(n);
+  std::iota(representative.begin(), representative.end(), size_t{0});
+  for (const auto& members : exact.groups(2)) {
+    auto [g, keeper] = make_group("exact", members);
+    for (size_t m : members) representative[m] = keeper;
+    groups.push_back(std::move(g));
+  }
+  for (const auto& members : all.groups(2)) {
+    std::set<size_t> reps;
+    for (size_t m : members) reps.insert(representative[m]);
+    if (reps.size() < 2) continue;
+    groups.push_back(make_group("near", std::vector<size_t>(reps.begin(), reps.end())).first);
+  }
+  // Exact groups (safe to clean up) before near ones, then largest first.
+  std::stable_sort(groups.begin(), groups.end(), [](const DupeGroup& a, const DupeGroup& b) {
+    if (a.kind != b.kind) return a.kind == "exact";
+    return a.members.size() > b.members.size();
+  });
+  return groups;
+}
+
+}  // namespace vf

@@ -1,0 +1,100 @@
+// Pure building blocks of src/search, kept apart from the Library so that unit tests can check
+// the maths (fusion, colour targets, filter SQL, union-find, keeper rules) on hand-made inputs.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "viewfinder/search.h"
+
+namespace vf::search {
+
+constexpr int kHistBins = 512;  // 8x8x8 RGB, index r*64 + g*8 + b (see image.h)
+
+// ---- vectors -----------------------------------------------------------------------------
+float dot(const float* a, const float* b, int n);
+// Normalises in place; returns false (leaving zeros) when the vector has no length.
+bool l2_normalize(float* v, int n);
+
+// The rclip-style combination of examples: mean(positives) - negative_weight * mean(negatives),
+// re-normalised. Rows are `dim` floats each. Empty result when there are no positives or the
+// combination cancels out.
+std::vector<float> combine_examples(const std::vector<float>& positives,
+                                    const std::vector<float>& negatives, int dim,
+                                    float negative_weight);
+
+// Histogram intersection sum(min(a, b)) of two L1-normalised histograms: 1 for identical colour
+// distributions, 0 for disjoint ones. Chosen over cosine/L2 because it is what the colour
+// histogram literature (Swain & Ballard) uses for colour matching, it is bounded in [0,1] like
+// a probability mass overlap, and a small coloured region matches a palette proportionally.
+float histogram_intersection(const float* a, const float* b);
+
+// The fused hybrid score (spec 5.1).
+inline float fuse(float alpha, float semantic, float color) {
+  return alpha * semantic + (1.0f - alpha) * color;
+}
+
+// "#ff0000", "ff0000", "#f00" -> RGB. Throws vf::Error(InvalidArgument) naming the text.
+std::array<uint8_t, 3> parse_hex_color(const std::string& text);
+// A target histogram for a palette: each colour puts equal mass in its 8x8x8 bin; with
+// `smooth` > 0 that fraction of each colour's mass is spread evenly over the (up to 26)
+// neighbouring bins, so that a shade just across a bin edge still matches. L1-normalised.
+std::array<float, kHistBins> palette_histogram(const std::vector<std::array<uint8_t, 3>>& colors,
+                                               float smooth = 0.2f);
+
+// The 4x4x4 coarse histogram of a 512-bin one (sums of 2x2x2 blocks), element-wise sqrt: unit
+// L2 norm for an L1-normalised input, so inner products are Bhattacharyya coefficients.
+void coarse_color_vector(const float* hist512, float* out64);
+
+// ---- filters -----------------------------------------------------------------------------
+using SqlValue = std::variant<int64_t, double, std::string>;
+struct SqlWhere {
+  std::string clause;  // "embedding IS NOT NULL AND ..." (never empty)
+  std::vector<SqlValue> binds;  // in order of the ?s in `clause`
+};
+// Photos that are in the indexes: an embedding from the library's current model and pooling
+// (the same rule as src/library/catalog.h kIndexableWhere).
+constexpr const char* kIndexableSql =
+    "embedding IS NOT NULL AND model_id = (SELECT value FROM meta WHERE key='model_id') AND "
+    "pooling = (SELECT value FROM meta WHERE key='pooling')";
+// The WHERE clause selecting photos that pass `filters`, starting from `base` (the catalog:
+// kIndexableSql). Throws vf::Error(InvalidArgument) for an unknown orientation.
+SqlWhere build_filter_sql(const Filters& filters, const std::string& base = kIndexableSql);
+std::string normalize_format(const std::string& format);  // "JPG" -> "jpeg", "tif" -> "tiff"
+bool is_raw_format(const std::string& format);  // "raw", "dng", "nef", "cr2", ...
+
+// ---- duplicates --------------------------------------------------------------------------
+class UnionFind {
+ public:
+  explicit UnionFind(size_t n);
+  size_t find(size_t x);
+  bool unite(size_t a, size_t b);  // true if they were in different sets
+  // Sets with at least `min_size` members, each sorted, ordered by their smallest member.
+  std::vector<std::vector<size_t>> groups(size_t min_size = 2);
+
+ private:
+  std::vector<size_t> parent_, rank_;
+};
+
+struct KeeperCandidate {
+  int64_t id = 0;
+  int width = 0, height = 0;
+  std::string format;
+  int64_t capture_unix = 0;  // 0: unknown
+};
+// Which copy to keep: the largest resolution, then RAW over other formats, then the earliest
+// capture, then the smallest id. Returns the index into `members` and why it won.
+std::pair<size_t, std::string> choose_keeper(const std::vector<KeeperCandidate>& members);
+
+int hamming64(uint64_t a, uint64_t b);
+
+// ---- evaluation --------------------------------------------------------------------------
+// Resolves a ground-truth path: absolute paths as they are; relative ones against `base`, or,
+// when not there, against each immediate sub-directory of `base` (labels files often sit
+// next to an images/ folder). Returns the lexically normal absolute path.
+std::string resolve_truth_path(const std::string& path, const std::string& base);
+
+}  // namespace vf::search

@@ -1,0 +1,50 @@
+// Internal helpers of the HTTP server that need no library: authentication, path
+// containment, request parsing. Kept apart so that the security rules sit in one place.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vf::server {
+
+// Compares secrets without leaking where they differ or how long they are: both sides are
+// hashed with SHA-256 and the digests compared with CRYPTO_memcmp.
+bool constant_time_equal(const std::string& a, const std::string& b);
+
+std::string base64_encode(const std::string& in);
+
+// "127.0.0.1", "127.x.y.z", "::1", "localhost".
+bool is_loopback_host(const std::string& host);
+
+// realpath(3); nullopt when the path does not resolve.
+std::optional<std::string> real_path(const std::string& path);
+// True when `path` equals `root` or lies under it (both already canonical).
+bool path_within(const std::string& path, const std::string& root);
+
+// A URL path below the web root that is safe to look up: no "..", ".", empty or hidden
+// segments, no backslashes or NULs. Returns the relative path ("index.html" for "/").
+std::optional<std::string> safe_static_path(const std::string& url_path);
+
+// Content type for a static file name by extension.
+std::string mime_for(const std::string& name);
+
+// The leading bytes of an upload look like an image format we decode (JPEG, PNG, GIF,
+// WebP, TIFF/RAW, HEIF/AVIF, BMP). A cheap reject before the decoder sees the bytes.
+bool sniff_image(const std::string& bytes);
+
+// "2019-03-14" or "2019-03-14T09:30:00" (read as UTC) or unix seconds. `end_of_day` makes a
+// bare date mean its last second (inclusive ranges). Throws vf::Error on a bad value.
+int64_t parse_date(const std::string& value, bool end_of_day);
+
+// "#rrggbb" (or "rrggbb") normalised to "#rrggbb"; throws vf::Error otherwise.
+std::string normalise_hex_color(const std::string& value);
+
+// Strict integer / number parsing for query parameters; throws vf::Error naming `what`.
+int64_t parse_int(const std::string& value, const std::string& what, int64_t lo, int64_t hi);
+double parse_number(const std::string& value, const std::string& what, double lo, double hi);
+
+std::string basename_of(const std::string& path);
+
+}  // namespace vf::server

@@ -1,0 +1,191 @@
+// A missing, truncated or mismatched model directory must give vf::Error(BadModel) that names
+// the file and the problem, never a crash. Broken copies of the golden tiny model are
+// written to a temporary directory.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "viewfinder/engine.h"
+#include "viewfinder/error.h"
+#include "viewfinder/library.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kTiny = fs::path(VF_SHARED_DIR) / "golden/models/tiny";
+
+std::string read_all(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+void write_all(const fs::path& p, const std::string& s) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << s;
+}
+
+class BrokenModel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("vf_engine_errors_" + std::to_string(getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    for (const char* f : {"config.json", "model.safetensors", "preprocessor_config.json"})
+      fs::copy_file(kTiny / f, dir_ / f);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Expects both inspect_model and Engine::open to fail with BadModel mentioning `needle`.
+  void expect_bad(const std::string& needle, const std::string& file = "model.safetensors") {
+    for (int which = 0; which < 2; ++which) {
+      SCOPED_TRACE(which == 0 ? "inspect_model" : "Engine::open");
+      try {
+        if (which == 0) {
+          vf::inspect_model(dir_.string(), false);
+        } else {
+          vf::EngineParams p;
+          p.model_dir = dir_.string();
+          p.precision = vf::Precision::FP32;
+          vf::Engine::open(p);
+        }
+        ADD_FAILURE() << "no error for a broken model";
+      } catch (const vf::Error& e) {
+        EXPECT_EQ(e.code(), vf::ErrorCode::BadModel) << e.what();
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find(file), std::string::npos) << msg;
+        EXPECT_NE(msg.find(needle), std::string::npos) << msg;
+        EXPECT_EQ(msg.find('\n'), std::string::npos) << "one-line message expected: " << msg;
+      }
+    }
+  }
+  fs::path dir_;
+};
+
+TEST_F(BrokenModel, IntactCopyLoads) {
+  const auto info = vf::inspect_model(dir_.string(), true);
+  EXPECT_EQ(info.model_type, "dinov2");
+  EXPECT_EQ(info.hidden_size, 64);
+  EXPECT_EQ(info.num_parameters, 225856);
+  EXPECT_EQ(info.dtype, "F32");
+  EXPECT_EQ(info.sha256, "83d761aff1d45cb830432b2a8c0afe4c14c450e3f12bdcb84ae4da8269ff806d");
+  EXPECT_EQ(info.crop_size, 224);
+  EXPECT_EQ(info.resize_shortest_edge, 256);
+}
+
+TEST_F(BrokenModel, TruncatedData) {
+  const std::string s = read_all(dir_ / "model.safetensors");
+  write_all(dir_ / "model.safetensors", s.substr(0, s.size() - 1000));
+  expect_bad("truncated");
+}
+
+TEST_F(BrokenModel, TruncatedHeader) {
+  const std::string s = read_all(dir_ / "model.safetensors");
+  write_all(dir_ / "model.safetensors", s.substr(0, 100));
+  expect_bad("truncated");
+}
+
+TEST_F(BrokenModel, TinyFile) {
+  write_all(dir_ / "model.safetensors", "abc");
+  expect_bad("truncated");
+}
+
+TEST_F(BrokenModel, GarbageHeader) {
+  std::string s = read_all(dir_ / "model.safetensors");
+  for (int i = 8; i < 40; ++i) s[i] = '#';
+  write_all(dir_ / "model.safetensors", s);
+  expect_bad("JSON");
+}
+
+TEST_F(BrokenModel, MissingWeights) {
+  fs::remove(dir_ / "model.safetensors");
+  expect_bad("cannot open");
+}
+
+TEST_F(BrokenModel, MissingConfig) {
+  fs::remove(dir_ / "config.json");
+  expect_bad("missing", "config.json");
+}
+
+TEST_F(BrokenModel, ConfigDoesNotMatchWeights) {
+  auto cfg = nlohmann::json::parse(read_all(dir_ / "config.json"));
+  cfg["hidden_size"] = 128;
+  cfg["num_attention_heads"] = 4;
+  write_all(dir_ / "config.json", cfg.dump());
+  expect_bad("shape");
+}
+
+TEST_F(BrokenModel, MoreLayersThanWeights) {
+  auto cfg = nlohmann::json::parse(read_all(dir_ / "config.json"));
+  cfg["num_hidden_layers"] = 3;
+  write_all(dir_ / "config.json", cfg.dump());
+  expect_bad("missing tensor 'encoder.layer.2.");
+}
+
+TEST_F(BrokenModel, UnsupportedModelType) {
+  auto cfg = nlohmann::json::parse(read_all(dir_ / "config.json"));
+  cfg["model_type"] = "vit";
+  write_all(dir_ / "config.json", cfg.dump());
+  expect_bad("model_type", "config.json");
+}
+
+TEST_F(BrokenModel, OffsetsOutsideFile) {
+  // Rewrite one tensor's end offset beyond the data region, keeping the header length.
+  std::string s = read_all(dir_ / "model.safetensors");
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(s[i]);
+  std::string header = s.substr(8, n);
+  auto j = nlohmann::json::parse(header);
+  j.erase("__metadata__");  // room for the longer number in the same header length
+  j["layernorm.bias"]["data_offsets"][1] = 999999999;
+  std::string h2 = j.dump();
+  ASSERT_LE(h2.size(), n);
+  h2.resize(n, ' ');
+  write_all(dir_ / "model.safetensors", s.substr(0, 8) + h2 + s.substr(8 + n));
+  expect_bad("layernorm.bias");
+}
+
+TEST(ModelErrors, MissingDirectory) {
+  try {
+    vf::inspect_model("/nonexistent/vf-model", false);
+    FAIL();
+  } catch (const vf::Error& e) {
+    EXPECT_EQ(e.code(), vf::ErrorCode::BadModel);
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/vf-model"), std::string::npos);
+  }
+}
+
+TEST(ModelErrors, ParseNames) {
+  EXPECT_EQ(vf::parse_precision("bf16"), vf::Precision::BF16);
+  EXPECT_EQ(vf::parse_pooling("patch-mean"), vf::Pooling::PatchMean);
+  EXPECT_THROW(vf::parse_precision("fp8"), vf::Error);
+  EXPECT_THROW(vf::parse_pooling("max"), vf::Error);
+  EXPECT_STREQ(vf::to_string(vf::Pooling::CLS), "cls");
+  EXPECT_GE(vf::physical_core_count(), 1);
+}
+
+TEST(ModelErrors, BadInputSize) {
+  vf::EngineParams p;
+  p.model_dir = kTiny.string();
+  p.threads = 1;
+  auto e = vf::Engine::open(p);
+  std::vector<float> px(3 * 10 * 10, 0.f);
+  EXPECT_THROW(e->forward(px.data(), 1, 10, 10, {}), vf::Error);
+  EXPECT_THROW(e->forward(px.data(), 0, 224, 224, {}), vf::Error);
+}
+
+TEST(ModelErrors, DefaultDirsHonourEnvironment) {
+  setenv("VIEWFINDER_MODEL", "/tmp/m", 1);
+  EXPECT_EQ(vf::default_model_dir(), "/tmp/m");
+  unsetenv("VIEWFINDER_MODEL");
+  setenv("XDG_DATA_HOME", "/tmp/xdg", 1);
+  EXPECT_EQ(vf::default_model_dir(), "/tmp/xdg/viewfinder/models/dinov2-base");
+  EXPECT_EQ(vf::default_library_dir(), "/tmp/xdg/viewfinder/library");
+  unsetenv("XDG_DATA_HOME");
+}
+
+}  // namespace

@@ -1,0 +1,79 @@
+// The engine on the golden photos (manifest["preprocess_cases"]) with the `small` model:
+//  * from the golden HF pixel_values: pooler and mean within the strict fp32 tolerance;
+//  * end to end through vf::ingest_file (our decoder + preprocessing, EXIF mode as the case
+//    says) against the same HF embeddings, so a decode/orientation mix-up shows (the
+//    portrait's two EXIF modes are only 0.88 apart).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/npy.h"
+#include "viewfinder/engine.h"
+#include "viewfinder/image.h"
+
+namespace {
+
+const std::string kGolden = std::string(VF_SHARED_DIR) + "/golden";
+
+double cosine(const float* a, const float* b, int n) {
+  double d = 0, na = 0, nb = 0;
+  for (int i = 0; i < n; ++i) {
+    d += double(a[i]) * b[i];
+    na += double(a[i]) * a[i];
+    nb += double(b[i]) * b[i];
+  }
+  return d / std::sqrt(na * nb);
+}
+
+TEST(EngineImages, GoldenPhotosSmall) {
+  std::ifstream in(kGolden + "/manifest.json");
+  ASSERT_TRUE(in.good());
+  const auto m = nlohmann::json::parse(in);
+  vf::EngineParams p;
+  p.model_dir = kGolden + "/models/small";
+  p.precision = vf::Precision::FP32;
+  auto engine = vf::Engine::open(p);
+  const int D = engine->dim();
+  int checked = 0;
+  for (const auto& c : m["preprocess_cases"]) {
+    const std::string id = c["id"];
+    SCOPED_TRACE(id);
+    const auto& ex = c["expected"];
+    if (!ex.contains("small_pooler_output")) continue;
+    const auto px = vf::read_npy(kGolden + "/" + ex["pixel_values"]["file"].get<std::string>()).as_float();
+    const auto want_pool = vf::read_npy(kGolden + "/" + ex["small_pooler_output"]["file"].get<std::string>()).as_float();
+    const auto want_mean = vf::read_npy(kGolden + "/" + ex["small_mean_pooled"]["file"].get<std::string>()).as_float();
+    vf::ForwardRequest req;
+    req.mean_all = true;
+    const auto out = engine->forward(px.data(), 1, 224, 224, req);
+    double max_abs = 0;
+    for (int d = 0; d < D; ++d) {
+      max_abs = std::max(max_abs, double(std::abs(out.pooler.data[d] - want_pool[d])));
+      max_abs = std::max(max_abs, double(std::abs(out.mean_all.data[d] - want_mean[d])));
+    }
+    EXPECT_LE(max_abs, 3e-5);
+    EXPECT_GE(cosine(out.pooler.data.data(), want_pool.data(), D), 0.999999);
+
+    // End to end from the file.
+    vf::IngestParams ip;
+    ip.apply_orientation = c["exif_handling"] != "as_stored" || c["identical_for_both_exif_modes"] == true;
+    ip.thumb_size = 0;
+    ip.preview_size = 0;
+    ip.features = false;
+    const auto photo = vf::ingest_file(kGolden + "/" + c["image"].get<std::string>(), ip);
+    ASSERT_EQ(photo.model_input.size(), 3u * 224 * 224);
+    const auto e2e = engine->forward(photo.model_input.data(), 1, 224, 224, {});
+    const double cos = cosine(e2e.pooler.data.data(), want_pool.data(), D);
+    std::printf("%-42s engine max abs %.2e   end-to-end pooler cosine %.6f\n", id.c_str(), max_abs, cos);
+    // JPEG decoders differ slightly (libvips/libjpeg-turbo vs Pillow); alpha is composited on
+    // white by design where HF drops it, so that case only has to be recognisably the same.
+    EXPECT_GE(cos, c["image_mode"] == "RGBA" ? 0.9 : 0.99);
+    ++checked;
+  }
+  EXPECT_GE(checked, 9);
+}
+
+}  // namespace

@@ -1,0 +1,312 @@
+// Ingestion on real files: formats by content, orientation, alpha, shrink-on-load, limits,
+// broken files, thread safety, derived features.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <bit>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "image/image_internal.h"
+#include "viewfinder/image.h"
+
+namespace fs = std::filesystem;
+namespace {
+
+const std::string kPhotos = std::string(VF_SHARED_DIR) + "/photos/";
+const std::string kGolden = std::string(VF_SHARED_DIR) + "/golden/";
+
+std::vector<std::string> files_under(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+vf::IngestParams light_params() {
+  vf::IngestParams p;
+  p.preview_size = 0;  // keeps the test fast; the preview path is covered separately
+  return p;
+}
+
+TEST(ImageFormats, EveryFormatsFileIngests) {
+  const auto files = files_under(kPhotos + "formats");
+  ASSERT_GE(files.size(), 30u);
+  for (const auto& f : files) {
+    SCOPED_TRACE(f);
+    vf::IngestedPhoto p;
+    ASSERT_NO_THROW(p = vf::ingest_file(f, light_params()));
+    EXPECT_GT(p.meta.width, 0);
+    EXPECT_GT(p.meta.height, 0);
+    EXPECT_EQ(p.model_input.size(), 3u * 224 * 224);
+    EXPECT_FALSE(p.thumb_jpeg.empty());
+    const std::string ext = fs::path(f).extension().string();
+    if (ext == ".heic" || ext == ".HEIC" || ext == ".heif") EXPECT_EQ(p.meta.format, "heif");
+    if (ext == ".avif") EXPECT_EQ(p.meta.format, "avif");
+    if (ext == ".webp") EXPECT_EQ(p.meta.format, "webp");
+    if (ext == ".tiff" || ext == ".tif") EXPECT_EQ(p.meta.format, "tiff");
+  }
+}
+
+TEST(ImageFormats, ContentNotExtension) {
+  for (const auto& f : files_under(kPhotos + "raw/nef_actually_jpeg")) {
+    SCOPED_TRACE(f);
+    const auto m = vf::read_metadata(f);
+    EXPECT_EQ(m.format, "jpeg");
+    EXPECT_TRUE(vf::looks_like_image(f));
+  }
+  const auto dng = vf::ingest_file(kPhotos + "raw/dng/canon_eos_6d.dng", light_params());
+  EXPECT_EQ(dng.meta.format, "raw");
+  EXPECT_EQ(dng.meta.make, "Canon");
+  EXPECT_FALSE(dng.meta.capture_time.empty());
+  EXPECT_EQ(dng.meta.capture_time_source, "exif:DateTimeOriginal");
+  // A text file is not an image.
+  const std::string txt = kPhotos + "README.md";
+  EXPECT_FALSE(vf::looks_like_image(txt));
+  try {
+    vf::ingest_file(txt);
+    FAIL() << "README.md decoded";
+  } catch (const vf::Error& e) {
+    EXPECT_EQ(e.code(), vf::ErrorCode::BadImage);
+    EXPECT_NE(std::string(e.what()).find("README.md"), std::string::npos);
+  }
+}
+
+TEST(ImageFormats, RawFullDecodeWithoutPreview) {
+  // decode_rgb with min_short_edge 0 asks for full size: demosaiced by LibRaw.
+  const vf::RgbImage full = vf::decode_rgb(kPhotos + "raw/dng/canon_eos_6d.dng", 0);
+  EXPECT_GE(std::max(full.width, full.height), 1000);
+  double mean = 0;
+  for (uint8_t v : full.pixels) mean += v;
+  mean /= full.pixels.size();
+  EXPECT_GT(mean, 5);  // not a black frame
+  EXPECT_LT(mean, 250);
+}
+
+TEST(ImageOrientation, SwapsFor5To8AndMatchesTransposedGolden) {
+  const std::string f = kGolden + "images/portrait_exif6_phonebox.jpg";
+  const vf::RgbImage oriented = vf::decode_rgb(f);
+  EXPECT_EQ(oriented.width, 1064);
+  EXPECT_EQ(oriented.height, 1600);
+  const auto bytes = vf::image::read_file_bytes(f, 1 << 30);
+  vf::image::DecodeRequest req;
+  req.apply_orientation = false;
+  const auto stored = vf::image::decode_buffer(bytes.data(), bytes.size(), f, req);
+  EXPECT_EQ(stored.rgb.width, 1600);
+  EXPECT_EQ(stored.orientation, 6);
+  // 90 degrees clockwise: the stored bottom-left pixel is the displayed top-left.
+  const size_t stored_bl = (static_cast<size_t>(1063) * 1600) * 3;
+  EXPECT_EQ(0, std::memcmp(&oriented.pixels[0], &stored.rgb.pixels[stored_bl], 3));
+  const auto meta = vf::read_metadata(f);
+  EXPECT_EQ(meta.orientation, 6);
+  EXPECT_EQ(meta.width, 1064);
+  EXPECT_EQ(meta.height, 1600);
+  EXPECT_EQ(meta.stored_width, 1600);
+}
+
+TEST(ImageOrientation, AllEightTransformsAreConsistent) {
+  vf::RgbImage img;
+  img.width = 3;
+  img.height = 2;
+  for (int i = 0; i < 6; ++i) img.pixels.insert(img.pixels.end(), {uint8_t(i), 0, 0});
+  // Orientation o then its inverse gives the original back.
+  const int inverse[9] = {0, 1, 2, 3, 4, 5, 8, 7, 6};
+  for (int o = 1; o <= 8; ++o) {
+    const auto t = vf::image::apply_orientation(img, o);
+    EXPECT_EQ(t.width, o >= 5 ? 2 : 3);
+    const auto back = vf::image::apply_orientation(t, inverse[o]);
+    EXPECT_EQ(back.pixels, img.pixels) << "orientation " << o;
+  }
+}
+
+TEST(ImageAlpha, CompositedOverWhite) {
+  // The RGBA golden PNG's left eighth is fully transparent.
+  const auto bytes = vf::image::read_file_bytes(kGolden + "images/rgba_coffee.png", 1 << 30);
+  vf::image::DecodeRequest req;
+  const auto composited = vf::image::decode_buffer(bytes.data(), bytes.size(), "rgba", req).rgb;
+  req.alpha = vf::image::AlphaMode::Drop;
+  const auto dropped = vf::image::decode_buffer(bytes.data(), bytes.size(), "rgba", req).rgb;
+  ASSERT_EQ(composited.width, 600);
+  for (int y = 0; y < composited.height; y += 50) {
+    const uint8_t* p = &composited.pixels[(static_cast<size_t>(y) * 600 + 10) * 3];
+    EXPECT_EQ(p[0], 255);
+    EXPECT_EQ(p[1], 255);
+    EXPECT_EQ(p[2], 255);
+  }
+  EXPECT_NE(composited.pixels, dropped.pixels);
+}
+
+TEST(ImageShrinkOnLoad, LargeJpegIsNotFullyDecoded) {
+  const std::string f = kPhotos + "camera_exif/metadata-extractor/Canon EOS 450D.jpg";  // 4272x2848
+  const vf::RgbImage small = vf::decode_rgb(f, 256);
+  EXPECT_GE(std::min(small.width, small.height), 256);
+  EXPECT_LE(small.width, 4272 / 8 + 1);  // libjpeg DCT scaling by 8
+  const auto p = vf::ingest_file(f);
+  EXPECT_EQ(p.meta.width, 4272);  // metadata still reports the full size
+  EXPECT_EQ(p.model_input.size(), 3u * 224 * 224);
+}
+
+TEST(ImageThumbnails, SizesAndJpeg) {
+  const auto p = vf::ingest_file(kPhotos + "camera_exif/metadata-extractor/Canon EOS 5D.jpg");
+  ASSERT_GT(p.thumb_jpeg.size(), 100u);
+  ASSERT_GT(p.preview_jpeg.size(), p.thumb_jpeg.size());
+  auto dims = [](const std::vector<uint8_t>& jpeg) {
+    vf::image::DecodeRequest req;
+    return vf::image::decode_buffer(jpeg.data(), jpeg.size(), "thumb", req).rgb;
+  };
+  const auto t = dims(p.thumb_jpeg), v = dims(p.preview_jpeg);
+  EXPECT_EQ(std::max(t.width, t.height), 256);
+  EXPECT_EQ(std::max(v.width, v.height), 1280);
+  EXPECT_EQ(p.thumb_jpeg[0], 0xFF);
+  EXPECT_EQ(p.thumb_jpeg[1], 0xD8);
+}
+
+TEST(ImageFeatures, HistogramAndPhash) {
+  const auto a = vf::ingest_file(kPhotos + "flowers17/images/image_0001.jpg", light_params());
+  double sum = 0;
+  for (float v : a.color_hist) sum += v;
+  EXPECT_NEAR(sum, 1.0, 1e-4);
+  // Same picture re-encoded: near-identical hash; a different picture: far.
+  const auto groups = files_under(kPhotos + "near_duplicates/libjxl_flower_variants");
+  ASSERT_GE(groups.size(), 3u);
+  std::vector<uint64_t> hashes;
+  for (const auto& f : groups) {
+    // Re-encodings of the same framing only; crops and other framings are not what a
+    // perceptual hash is for.
+    if (fs::path(f).filename().string().rfind("flower.png", 0) != 0) continue;
+    try {
+      hashes.push_back(vf::ingest_file(f, light_params()).phash);
+    } catch (const vf::Error&) {
+    }
+  }
+  ASSERT_GE(hashes.size(), 3u);
+  int near = 0;
+  for (size_t i = 1; i < hashes.size(); ++i) near = std::max(near, std::popcount(hashes[0] ^ hashes[i]));
+  const int far = std::popcount(hashes[0] ^ a.phash);
+  std::printf("  phash: max distance within variants %d, to another photo %d\n", near, far);
+  EXPECT_LE(near, 8);
+  EXPECT_GT(far, 16);
+  // A solid colour histogram lands in one bin.
+  vf::RgbImage solid;
+  solid.width = solid.height = 4;
+  solid.pixels.assign(48, 0);
+  for (int i = 0; i < 16; ++i) solid.pixels[i * 3] = 255;
+  EXPECT_FLOAT_EQ(vf::image::color_histogram(solid)[7 * 64], 1.0f);
+}
+
+TEST(ImageLimits, PixelsBytesAndTimeout) {
+  const std::string f = kPhotos + "camera_exif/metadata-extractor/Canon EOS 450D.jpg";
+  vf::IngestParams p = light_params();
+  p.limits.max_pixels = 1'000'000;
+  try {
+    vf::ingest_file(f, p);
+    FAIL();
+  } catch (const vf::Error& e) {
+    EXPECT_EQ(e.code(), vf::ErrorCode::TooLarge);
+  }
+  p = light_params();
+  p.limits.max_file_bytes = 1000;
+  try {
+    vf::ingest_file(f, p);
+    FAIL();
+  } catch (const vf::Error& e) {
+    EXPECT_EQ(e.code(), vf::ErrorCode::TooLarge);
+  }
+  // A deadline already passed: the decode is abandoned with a Timeout, not hung or crashed.
+  p = light_params();
+  p.model_input_size = 0;
+  p.thumb_size = 0;
+  p.limits.timeout_ms = 0;
+  vf::image::DecodeRequest req;
+  req.limits.timeout_ms = 0;
+  const auto bytes = vf::image::read_file_bytes(f, 1 << 30);
+  try {
+    vf::image::decode_buffer(bytes.data(), bytes.size(), f, req);
+    FAIL() << "decode finished despite a zero deadline";
+  } catch (const vf::Error& e) {
+    EXPECT_EQ(e.code(), vf::ErrorCode::Timeout) << e.what();
+  }
+}
+
+TEST(ImageBroken, EachIsReportedAndTheBatchGoesOn) {
+  std::vector<std::string> batch;
+  for (const auto& f : files_under(kPhotos + "broken")) batch.push_back(f);
+  const auto good = files_under(kPhotos + "flowers17/images");
+  // Interleave good and broken files, as a library scan would meet them.
+  std::vector<std::string> mixed;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    mixed.push_back(good[i]);
+    mixed.push_back(batch[i]);
+  }
+  int ok_good = 0, failed_broken = 0, ok_broken = 0;
+  for (const auto& f : mixed) {
+    const bool is_broken = f.find("/broken/") != std::string::npos;
+    const bool bad_exif_only = f.find("exif-samples-invalid") != std::string::npos;
+    try {
+      const auto p = vf::ingest_file(f, light_params());
+      if (!is_broken) ++ok_good;
+      else ++ok_broken;
+      // Only files whose pixels are fine and whose EXIF is broken may pass.
+      EXPECT_TRUE(!is_broken || bad_exif_only) << f << " decoded";
+    } catch (const vf::Error& e) {
+      const std::string msg = e.what();
+      EXPECT_TRUE(is_broken) << msg;
+      EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+      EXPECT_EQ(msg.rfind(f, 0), 0u) << "message should start with the file name: " << msg;
+      std::printf("  %s\n", msg.c_str());
+      ++failed_broken;
+    }
+  }
+  EXPECT_EQ(ok_good, static_cast<int>(batch.size()));
+  EXPECT_GE(failed_broken, 7);  // 3 truncated/corrupt JPEGs + 4 fuzzed HEIFs
+  std::printf("  broken: %d rejected, %d with only bad EXIF ingested\n", failed_broken, ok_broken);
+}
+
+TEST(ImageIngest, BytesEqualsFileAndThreadSafe) {
+  const auto files = files_under(kPhotos + "formats/metadata-extractor/webp");
+  std::vector<std::string> set(files.begin(), files.begin() + std::min<size_t>(6, files.size()));
+  set.push_back(kPhotos + "formats/metadata-extractor/heic/cheers_1440x960.heic");
+  set.push_back(kGolden + "images/portrait_exif6_phonebox.jpg");
+  set.push_back(kPhotos + "raw/dng/canon_eos_6d.dng");
+  std::vector<vf::IngestedPhoto> ref;
+  for (const auto& f : set) ref.push_back(vf::ingest_file(f, light_params()));
+  {
+    const auto bytes = vf::image::read_file_bytes(set.back(), 1 << 30);
+    const auto b = vf::ingest_bytes(bytes.data(), bytes.size(), "upload", light_params());
+    EXPECT_EQ(b.meta.content_hash, ref.back().meta.content_hash);
+    EXPECT_EQ(b.model_input, ref.back().model_input);
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (size_t i = 0; i < set.size(); ++i) {
+        const size_t k = (i + t) % set.size();
+        const auto p = vf::ingest_file(set[k], light_params());
+        if (p.model_input != ref[k].model_input || p.phash != ref[k].phash ||
+            p.meta.capture_time != ref[k].meta.capture_time)
+          ++mismatches;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+TEST(ImageMetadata, HashAndMtimeFallback) {
+  const std::string f = kPhotos + "formats/metadata-extractor/webp/Alpha Lossy (1).webp";
+  const auto m = vf::read_metadata(f);
+  EXPECT_EQ(m.content_hash.size(), 32u);
+  EXPECT_EQ(m.capture_time_source, "file:mtime");
+  EXPECT_GT(m.mtime_ns, 0);
+  const auto g = vf::read_metadata(kPhotos + "formats/photoprism/iphone_15_pro.heic");
+  EXPECT_EQ(g.capture_time, "2023-10-31T11:44:43");
+  EXPECT_EQ(g.capture_offset, "+01:00");
+  EXPECT_EQ(g.capture_unix, 1698749083);  // 10:44:43 UTC
+  ASSERT_TRUE(g.gps_lat.has_value());
+  EXPECT_NEAR(*g.gps_lat, 52.4596, 1e-3);
+}
+
+}  // namespace
