@@ -10,6 +10,18 @@
 namespace vf::image {
 namespace {
 void discard_log(const gchar*, GLogLevelFlags, const gchar*, gpointer) {}
+
+// The XMP toolkit inside exiv2 keeps global state; exiv2 documents that a multi-threaded
+// program must hand XmpParser::initialize a lock, or concurrent XMP parsing (our decode
+// threads) corrupts the heap.
+std::mutex xmp_toolkit_mutex;
+void xmp_toolkit_lock(void* data, bool lock) {
+  auto* m = static_cast<std::mutex*>(data);
+  if (lock)
+    m->lock();
+  else
+    m->unlock();
+}
 }  // namespace
 
 void ensure_initialised() {
@@ -33,8 +45,9 @@ void ensure_initialised() {
                       discard_log, nullptr);
     // exiv2 logs every malformed tag to stderr; a broken EXIF is not fatal for us.
     Exiv2::LogMsg::setLevel(Exiv2::LogMsg::mute);
-    // The XMP toolkit must be initialised once before exiv2 is used from several threads.
-    Exiv2::XmpParser::initialize();
+    // The XMP toolkit must be initialised once, with a lock, before exiv2 is used from
+    // several threads.
+    Exiv2::XmpParser::initialize(xmp_toolkit_lock, &xmp_toolkit_mutex);
 #ifdef EXV_ENABLE_BMFF
     Exiv2::enableBMFF(true);  // HEIC/AVIF/CR3 metadata
 #endif

@@ -2,7 +2,8 @@
 # Bounded libFuzzer runs of fuzz/fuzz_decode and fuzz/fuzz_metadata (ASan+UBSan, clang),
 # seeded from a temporary copy of $VF_SHARED/photos (never the repository). Fails if either
 # fuzzer finds a crash, leak, sanitizer report or timeout.
-#   VF_FUZZ_SECONDS (default 300 per target), VF_FUZZ_BUILD (default $VF_SOURCE_DIR/build-fuzz)
+#   VF_FUZZ_SECONDS (default 300 per target), VF_FUZZ_BUILD (default $VF_SOURCE_DIR/build-fuzz),
+#   VF_FUZZ_NO_BUILD=1 (use the built fuzzers as they are)
 set -euo pipefail
 src="${VF_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 shared="${VF_SHARED:-$src/../shared}"
@@ -13,7 +14,8 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   CC=clang CXX=clang++ cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DVF_FUZZ=ON -DVF_BUILD_TESTS=OFF >/dev/null
 fi
-cmake --build "$build" --target fuzz_decode fuzz_metadata -j2 >/dev/null
+# VF_FUZZ_NO_BUILD=1 runs the existing binaries as they are.
+[ "${VF_FUZZ_NO_BUILD:-0}" = 1 ] || cmake --build "$build" --target fuzz_decode fuzz_metadata -j2 >/dev/null
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 # Seeds: small real files of every kind (large ones only slow the fuzzer down).
