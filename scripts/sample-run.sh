@@ -13,6 +13,7 @@ echo "== viewfinder index $photos (model: $model)"
 ./build/viewfinder index "$photos" --library "$lib" --model "$model"
 echo "== viewfinder info"
 ./build/viewfinder info --library "$lib"
-query="$photos/$(ls "$photos" | head -1)"
+files=("$photos"/*.jpg)
+query="${files[0]}"
 echo "== viewfinder search $query"
 ./build/viewfinder search "$query" --library "$lib" -k 5

@@ -65,7 +65,9 @@ bool tiff_looks_raw(const uint8_t* d, size_t n) {
   if (n < 16) return false;
   const bool le = d[0] == 'I';
   if (d[8] == 'C' && d[9] == 'R') return true;  // Canon CR2
-  const uint32_t ifd = rd32(d + 4, le);
+  // 64-bit so that an offset near 2^32 cannot wrap around the bounds check (found by
+  // fuzz_metadata: "II*\0" followed by 0xFFFFFFFF).
+  const uint64_t ifd = rd32(d + 4, le);
   if (ifd + 2 > n) return false;
   const uint16_t count = rd16(d + ifd, le);
   bool make = false, subifds = false;

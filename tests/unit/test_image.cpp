@@ -75,6 +75,16 @@ TEST(ImageFormats, ContentNotExtension) {
   }
 }
 
+TEST(ImageFormats, FuzzFoundTiffOffsetOverflow) {
+  // fuzz_metadata crash: a TIFF header whose IFD offset is 0xFFFFFFFF read out of bounds.
+  std::vector<uint8_t> bytes = {'I', 'I', 0x2a, 0};
+  bytes.resize(50, 0xff);
+  bytes[48] = 0xe8;
+  bytes[49] = 0x37;
+  EXPECT_EQ(vf::image::sniff_format(bytes.data(), bytes.size()), "tiff");
+  EXPECT_THROW(vf::ingest_bytes(bytes.data(), bytes.size(), "fuzz-crash"), vf::Error);
+}
+
 TEST(ImageFormats, RawFullDecodeWithoutPreview) {
   // decode_rgb with min_short_edge 0 asks for full size: demosaiced by LibRaw.
   const vf::RgbImage full = vf::decode_rgb(kPhotos + "raw/dng/canon_eos_6d.dng", 0);
