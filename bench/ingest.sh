@@ -36,7 +36,7 @@ trap 'rm -rf "$lists"' EXIT
 find "$photos/camera_exif" -type f -size +1M | sort >"$lists/large_jpeg"
 find "$photos/formats" -type f \( -iname '*.heic' -o -iname '*.heif' \) | sort >"$lists/heic"
 echo "$photos/raw/dng/canon_eos_6d.dng" >"$lists/dng"
-find "$photos/flowers17/images" -type f | sort | head -100 >"$lists/flowers"
+find "$photos/flowers17/images" -type f | sort | sed -n 1,100p >"$lists/flowers"
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 "$build_dir/ingest_bench" --model "$model" --budget "$budget" \
   --group "large_jpeg:$lists/large_jpeg" --group "heic:$lists/heic" --group "dng:$lists/dng" \

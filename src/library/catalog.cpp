@@ -115,15 +115,6 @@ void color_index_vector(const float* hist, float* out) {
   for (int i = 0; i < kColorDim; ++i) out[i] = std::sqrt(std::max(0.0f, hist[i]));
 }
 
-std::string now_iso_utc() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace vf::detail
 
 namespace vf::detail {

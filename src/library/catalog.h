@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/time_util.h"
 #include "library/sqlite_util.h"
 
 namespace vf::detail {
@@ -47,6 +48,6 @@ void decode_embedding(const void* blob, int bytes, float* out, int dim);
 // has unit L2 norm, so inner product = Bhattacharyya coefficient in [0, 1].
 void color_index_vector(const float* hist, float* out);
 
-std::string now_iso_utc();
+using vf::now_iso_utc;  // src/common/time_util.h
 
 }  // namespace vf::detail

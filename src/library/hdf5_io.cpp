@@ -283,11 +283,7 @@ int64_t LibraryImpl::import_hdf5(const std::string& file) {
   auto format = opt_strings("format"), hash = opt_strings("content_hash"), capture_time = opt_strings("capture_time");
 
   std::lock_guard<std::mutex> lk(wmu_);
-  int lock_fd = acquire_writer_lock();
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{lock_fd};
+  WriterLock writer_lock = acquire_writer_lock();
   sqlite3* db = wdb_.get();
   {
     Transaction t(db);

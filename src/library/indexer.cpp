@@ -302,11 +302,7 @@ struct Indexer {
 IndexReport LibraryImpl::index(const IndexParams& params, const ProgressFn& progress) {
   if (read_only_) throw Error(dir_ + ": library opened read-only", ErrorCode::InvalidArgument);
   std::lock_guard<std::mutex> lk(wmu_);
-  int lock_fd = acquire_writer_lock();
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{lock_fd};
+  WriterLock writer_lock = acquire_writer_lock();
   // Another process may have committed since we opened: start from the current state.
   load_indexes(true);
   Indexer ix(*this, params, progress);

@@ -352,7 +352,9 @@ LibraryInfo LibraryImpl::info() const {
   return info;
 }
 
-int LibraryImpl::acquire_writer_lock() {
+LibraryImpl::WriterLock::~WriterLock() { ::close(fd_); }
+
+LibraryImpl::WriterLock LibraryImpl::acquire_writer_lock() {
   std::string path = dir_ + "/writer.lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw Error(path + ": cannot open lock file", ErrorCode::Io);
@@ -362,7 +364,7 @@ int LibraryImpl::acquire_writer_lock() {
     ::close(fd);
     throw Error(dir_ + ": another viewfinder process is indexing this library", ErrorCode::Io);
   }
-  return fd;
+  return WriterLock(fd);
 }
 
 Engine& LibraryImpl::engine_for(const EngineParams& p) {

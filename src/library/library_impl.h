@@ -65,7 +65,18 @@ class LibraryImpl final : public Library, public LibraryInternal {
   nlohmann::json color_stamp(const CatalogState& st) const;
   PhotoRecord read_record(Stmt& s) const;
   Engine& engine_for(const EngineParams& p);
-  int acquire_writer_lock();
+  // The inter-process writer lock (flock on writer.lock), released when the object dies.
+  class WriterLock {
+   public:
+    explicit WriterLock(int fd) : fd_(fd) {}
+    WriterLock(const WriterLock&) = delete;
+    WriterLock& operator=(const WriterLock&) = delete;
+    ~WriterLock();
+
+   private:
+    int fd_;
+  };
+  WriterLock acquire_writer_lock();
 
   std::string dir_;
   bool read_only_;

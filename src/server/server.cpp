@@ -33,6 +33,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/time_util.h"
 #include "server/server_util.h"
 #include "viewfinder/image.h"
 #include "viewfinder/library.h"
@@ -51,14 +52,6 @@ double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-std::string iso_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // An HTTP error with a JSON body; thrown inside handlers and turned into the response.
 struct HttpError {
@@ -102,7 +95,7 @@ class RequestLog {
   void line(const std::string& text) {
     std::lock_guard<std::mutex> lock(mu_);
     FILE* f = file_ ? file_ : stderr;
-    std::fprintf(f, "%s %s\n", iso_now().c_str(), text.c_str());
+    std::fprintf(f, "%s %s\n", now_iso_utc().c_str(), text.c_str());
     std::fflush(f);
   }
 
@@ -785,7 +778,7 @@ void App::start_index(httplib::Response& res) {
   index_.progress = IndexProgress{};
   index_.progress.phase = "scan";
   index_.last_error.clear();
-  index_.started_at = iso_now();
+  index_.started_at = now_iso_utc();
   index_.finished_at.clear();
   index_.roots = roots;
   index_.thread = std::thread([this, roots] {
@@ -811,7 +804,7 @@ void App::start_index(httplib::Response& res) {
     }
     std::lock_guard<std::mutex> l(index_.mu);
     index_.running = false;
-    index_.finished_at = iso_now();
+    index_.finished_at = now_iso_utc();
     index_.last_error = error;
     if (report) {
       index_.last_report = report;

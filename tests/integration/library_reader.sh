@@ -14,7 +14,8 @@ trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$TMP"' EXIT
 
 # 160 photos: enough batches to read in the middle of, short enough for the fast tier.
 mkdir "$TMP/photos"
-ls "$PHOTOS" | head -160 | while read -r f; do cp "$PHOTOS/$f" "$TMP/photos/"; done
+# sed reads to the end, unlike head, so the producer never dies of SIGPIPE under pipefail.
+ls "$PHOTOS" | sed -n 1,160p | while read -r f; do cp "$PHOTOS/$f" "$TMP/photos/"; done
 PHOTOS="$TMP/photos"
 "$VF_BIN" index "$PHOTOS" --library "$LIB" --model "$MODEL" --commit-every 16 --batch 4 --quiet > "$TMP/out" 2>&1 &
 pid=$!

@@ -26,9 +26,9 @@ mkdir -p "$PHOTOS/flowers" "$PHOTOS/cameras" "$PHOTOS/variants"
 for i in 0001 0002 0003 0004 0005 0006 0007 0008 0009 0010 0081 0082 0083 0084 0085 0086 0087 0088 0161 0162 0163 0164; do
   cp -p "$VF_SHARED/photos/flowers17/images/image_$i.jpg" "$PHOTOS/flowers/"
 done
-find "$VF_SHARED/photos/camera_exif" -type f -iname '*.jpg' -size +20k -size -400k | sort | head -8 |
+find "$VF_SHARED/photos/camera_exif" -type f -iname '*.jpg' -size +20k -size -400k | sort | sed -n 1,8p |
   while read -r f; do cp -p "$f" "$PHOTOS/cameras/"; done
-ls "$VF_SHARED/photos/near_duplicates/libjxl_flower_variants" | sort | head -5 |
+ls "$VF_SHARED/photos/near_duplicates/libjxl_flower_variants" | sort | sed -n 1,5p |
   while read -r f; do cp -p "$VF_SHARED/photos/near_duplicates/libjxl_flower_variants/$f" "$PHOTOS/variants/"; done
 
 "$VF_BIN" index --library "$TMP/lib" --model "$VF_SHARED/golden/models/tiny" -q "$PHOTOS"
