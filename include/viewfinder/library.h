@@ -29,6 +29,10 @@ std::string default_library_dir();
 // ~/.local/share/viewfinder/models/dinov2-base.
 std::string default_model_dir();
 
+// `base` with its model-input settings (resize, crop, mean, std) taken from the model's
+// preprocessor_config.json, so that every caller feeds the engine what it was trained on.
+IngestParams ingest_params_for(const ModelInfo& model, IngestParams base = {});
+
 struct PhotoRecord {
   int64_t id = 0;
   std::string path;    // absolute

@@ -600,13 +600,7 @@ IndexReport Indexer::run() {
 
 void Indexer::pipeline(std::vector<Job>& jobs) {
   const ModelInfo& mi = engine->info();
-  IngestParams ip = params.ingest;
-  ip.model_input_size = mi.crop_size;
-  ip.resize_shortest_edge = mi.resize_shortest_edge;
-  for (int c = 0; c < 3; ++c) {
-    ip.image_mean[c] = mi.image_mean[c];
-    ip.image_std[c] = mi.image_std[c];
-  }
+  const IngestParams ip = ingest_params_for(mi, params.ingest);
   const int S = mi.crop_size;
   const int batch = params.batch_size;
   int threads = params.decode_threads;

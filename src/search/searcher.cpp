@@ -78,13 +78,7 @@ struct Searcher::Impl {
 
   // Colour features cost a pass over the decoded pixels: only computed when colour counts.
   IngestParams ingest_params(bool features) const {
-    IngestParams ip;
-    ip.model_input_size = model.crop_size;
-    ip.resize_shortest_edge = model.resize_shortest_edge;
-    for (int c = 0; c < 3; ++c) {
-      ip.image_mean[c] = model.image_mean[c];
-      ip.image_std[c] = model.image_std[c];
-    }
+    IngestParams ip = ingest_params_for(model);
     ip.thumb_size = 0;
     ip.preview_size = 0;
     ip.features = features;

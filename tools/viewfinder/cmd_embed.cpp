@@ -38,14 +38,8 @@ int cmd_embed(int argc, char** argv) {
     const int batch = std::max(1, args.get_int("batch"));
     auto engine = vf::Engine::open(ep);
     const vf::ModelInfo& mi = engine->info();
-    vf::IngestParams ip;
+    vf::IngestParams ip = vf::ingest_params_for(mi);
     ip.apply_orientation = !args.has("as-stored");
-    ip.model_input_size = mi.crop_size;
-    ip.resize_shortest_edge = mi.resize_shortest_edge;
-    for (int c = 0; c < 3; ++c) {
-      ip.image_mean[c] = mi.image_mean[c];
-      ip.image_std[c] = mi.image_std[c];
-    }
     ip.thumb_size = 0;
     ip.preview_size = 0;
     ip.features = false;
