@@ -7,6 +7,7 @@
 // phash_max_distance bits. Pairs are merged with union-find, so the cost is n * knn, never
 // all pairs.
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -108,21 +109,23 @@ std::vector<DupeGroup> find_duplicates(const Library& library, const DupeParams&
     }
   }
 
-  if (params.near && n > 1) {
-    const int kn = std::max(1, params.max_neighbors) + 1;  // +1: the photo itself
-    // With filters, search only the filtered photos (a small exact index); otherwise the
-    // library's index.
+  // Visits every (photo, neighbour) pair found through an index over `vectors` (n rows of d):
+  // the library's index when there are no filters, else a small exact index over the
+  // filtered photos. Never all pairs.
+  const int kn = std::max(1, params.max_neighbors) + 1;  // +1: the photo itself
+  auto for_each_neighbor = [&](const faiss::Index* library_index, const float* vectors, int d,
+                               const std::function<void(size_t, size_t)>& visit) {
     std::unique_ptr<faiss::IndexFlatIP> local;
-    const faiss::Index* index = lib.semantic_index();
-    bool use_local = !params.filters.empty() || !index;
+    const faiss::Index* index = library_index;
+    const bool use_local = !params.filters.empty() || !index;
     if (use_local) {
-      local = std::make_unique<faiss::IndexFlatIP>(dim);
-      local->add(static_cast<faiss::Index::idx_t>(n), embs.data());
+      local = std::make_unique<faiss::IndexFlatIP>(d);
+      local->add(static_cast<faiss::Index::idx_t>(n), vectors);
       index = local.get();
     }
     for (size_t start = 0; start < n; start += kChunk) {
       int nq = static_cast<int>(std::min<size_t>(kChunk, n - start));
-      auto res = search::index_search(*index, embs.data() + start * dim, nq, kn, nullptr);
+      auto res = search::index_search(*index, vectors + start * d, nq, kn, nullptr);
       for (int q = 0; q < nq; ++q)
         for (const auto& nb : (*res)[q]) {
           size_t other;
@@ -133,49 +136,31 @@ std::vector<DupeGroup> find_duplicates(const Library& library, const DupeParams&
             if (it == pos.end()) continue;
             other = it->second;
           }
-          size_t self = start + q;
-          if (other == self) continue;
-          // Exact cosine from the stored vectors, whatever the index's metric or compression.
-          if (cosine_of(self, other) >= params.threshold) all.unite(self, other);
+          const size_t self = start + q;
+          if (other != self) visit(self, other);
         }
     }
+  };
+
+  if (params.near && n > 1) {
+    for_each_neighbor(lib.semantic_index(), embs.data(), dim, [&](size_t self, size_t other) {
+      // Exact cosine from the stored vectors, whatever the index's metric or compression.
+      if (cosine_of(self, other) >= params.threshold) all.unite(self, other);
+    });
   }
 
   if (params.phash_max_distance >= 0 && n > 1) {
-    const faiss::Index* cindex = lib.color_index();
-    std::unique_ptr<faiss::IndexFlatIP> local;
     std::vector<float> hists = lib.color_hists(ids);
     // The colour index's space: element-wise sqrt of each histogram (see library_internal.h).
     for (size_t i = 0; i < n; ++i) {
       auto v = detail::color_index_query(hists.data() + i * search::kHistBins);
       std::copy(v.begin(), v.end(), hists.begin() + i * search::kHistBins);
     }
-    bool use_local = !params.filters.empty() || !cindex;
-    if (use_local) {
-      local = std::make_unique<faiss::IndexFlatIP>(search::kHistBins);
-      local->add(static_cast<faiss::Index::idx_t>(n), hists.data());
-      cindex = local.get();
-    }
-    const int kn = std::max(1, params.max_neighbors) + 1;
-    for (size_t start = 0; start < n; start += kChunk) {
-      int nq = static_cast<int>(std::min<size_t>(kChunk, n - start));
-      auto res = search::index_search(*cindex, hists.data() + start * search::kHistBins, nq, kn, nullptr);
-      for (int q = 0; q < nq; ++q)
-        for (const auto& nb : (*res)[q]) {
-          size_t other;
-          if (use_local) {
-            other = static_cast<size_t>(nb.id);
-          } else {
-            auto it = pos.find(nb.id);
-            if (it == pos.end()) continue;
-            other = it->second;
-          }
-          size_t self = start + q;
-          if (other == self || !rows[self].has_phash || !rows[other].has_phash) continue;
-          if (search::hamming64(rows[self].phash, rows[other].phash) <= params.phash_max_distance)
-            all.unite(self, other);
-        }
-    }
+    for_each_neighbor(lib.color_index(), hists.data(), search::kHistBins, [&](size_t self, size_t other) {
+      if (!rows[self].has_phash || !rows[other].has_phash) return;
+      if (search::hamming64(rows[self].phash, rows[other].phash) <= params.phash_max_distance)
+        all.unite(self, other);
+    });
   }
 
   auto make_group = [&](const std::string& kind, const std::vector<size_t>& members) {
