@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# npm packages used by tests and benchmarks (Playwright's driver for the browser tests,
-# ONNX Runtime for the engine benchmark). Installed with --ignore-scripts: their postinstall
+# npm packages used by tests and benchmarks (Playwright's driver and axe-core for the browser
+# tests, ONNX Runtime for the engine benchmark). Installed with --ignore-scripts: their postinstall
 # steps download browsers/binaries from the network, and we use Debian's chromium and the
 # CPU binary that onnxruntime-node ships inside its package.
 set -euo pipefail

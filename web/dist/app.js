@@ -2,76 +2,12 @@
 // filters; duplicates review; clusters; indexing progress. Plain ES modules, no build step,
 // nothing loaded from the network.
 import { api, ApiError, qs, setToken, setUnauthorizedHandler } from './api.js';
-
-const $ = (sel, root = document) => root.querySelector(sel);
-const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
-
-// Builds DOM without innerHTML, so that file names and EXIF strings can never inject markup.
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'testid') el.dataset.testid = v;
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat()) {
-    if (c === undefined || c === null || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
-
-// ---------- formatting ----------
-function fmtDate(iso) {
-  if (!iso) return '';
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?/.exec(iso);
-  if (!m) return iso;
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const d = `${+m[3]} ${months[+m[2] - 1]} ${m[1]}`;
-  return m[4] ? `${d}, ${m[4]}:${m[5]}` : d;
-}
-function fmtDateShort(iso) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || '');
-  if (!m) return '';
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  return `${+m[3]} ${months[+m[2] - 1]} ${m[1]}`;
-}
-function camera(p) {
-  if (!p.model) return p.make || '';
-  if (p.make && !p.model.toLowerCase().startsWith(p.make.split(' ')[0].toLowerCase())) return `${p.make} ${p.model}`;
-  return p.model;
-}
-function fmtBytes(n) {
-  if (!n && n !== 0) return '';
-  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  while (n >= 1000 && i < u.length - 1) { n /= 1000; i++; }
-  return `${n.toFixed(n < 10 && i ? 1 : 0)} ${u[i]}`;
-}
-function fmtExposure(s) {
-  if (!s) return '—';
-  if (s >= 1) return `${s.toFixed(s < 10 ? 1 : 0)}s`;
-  return `1/${Math.round(1 / s)}`;
-}
-function fmtDuration(s) {
-  if (!isFinite(s) || s <= 0) return '';
-  if (s < 60) return `${Math.round(s)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-function timeAgo(iso) {
-  const t = Date.parse(iso);
-  if (!t) return '';
-  const s = (Date.now() - t) / 1000;
-  if (s < 90) return 'just now';
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86400 * 2) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86400)} days ago`;
-}
-const score3 = (x) => (typeof x === 'number' ? x.toFixed(3) : '—');
+import { $, $$, h, fmtDate, fmtDateShort, camera, fmtBytes, fmtExposure, score3, timeSourceWords } from './dom.js';
+import { features } from './explain.js';
+import { initInsight, insightForDetails, insightForQuery, resetInsight } from './insight.js';
+import { GRID_SIZES, picture } from './pictures.js';
+import { initStatus, pollIndex, reindex, setLibraryInfo, setStatus } from './status.js';
+import { initGroups, loaded, loadClusters, loadDuplicates, recomputeClusters } from './groups.js';
 
 let toastTimer = 0;
 function toast(msg, error = false) {
@@ -98,14 +34,27 @@ const state = {
   view: 'grid',
   facets: null,
   requestSeq: 0,
+  region: null,     // {x, y, w, h} fractions of the (single) query picture, or null
+  queryToken: '',   // the server's handle on an uploaded query, for /api/explain
+  lastAlpha: 1,     // alpha of the shown results: at 1 no colour score was computed
+  caps: {},         // optional server features (explain.js)
+};
+// Tiles crop to fill by default in the gallery; duplicates fit the whole picture (a crop
+// would hide the very differences one compares). Each view remembers the user's choice.
+const fitModes = {
+  grid: localStorage.getItem('viewfinder.fit.grid') || 'fill',
+  dupes: localStorage.getItem('viewfinder.fit.dupes') || 'fit',
 };
 
 // ---------- navigation ----------
 function showPage(name) {
-  for (const tab of $$('.tab')) tab.classList.toggle('active', tab.dataset.page === name);
+  for (const tab of $$('.tab')) {
+    tab.classList.toggle('active', tab.dataset.page === name);
+    if (tab.dataset.page === name) tab.setAttribute('aria-current', 'page'); else tab.removeAttribute('aria-current');
+  }
   for (const p of ['search', 'duplicates', 'clusters']) $(`#page-${p}`).classList.toggle('hidden', p !== name);
-  if (name === 'duplicates' && !dupesLoaded) loadDuplicates();
-  if (name === 'clusters' && !clustersLoaded) loadClusters();
+  if (name === 'duplicates' && !loaded.duplicates) loadDuplicates();
+  if (name === 'clusters' && !loaded.clusters) loadClusters();
   if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
 }
 
@@ -141,6 +90,7 @@ async function runSearch({ append = false } = {}) {
   try {
     let data;
     const common = { k: state.k, offset: state.offset, filters: state.filters };
+    if (state.region) common.region = [state.region.x, state.region.y, state.region.w, state.region.h];
     if (state.files.length) {
       const form = new FormData();
       for (const f of state.files) form.append('image', f, f.name || 'pasted.png');
@@ -160,12 +110,21 @@ async function runSearch({ append = false } = {}) {
     }
     if (seq !== state.requestSeq) return;  // a newer search replaced this one
     const hits = data.hits || [];
+    state.lastAlpha = state.mode === 'search' && typeof data.alpha === 'number' ? data.alpha : 1;
+    state.queryToken = (data.query && data.query.token) || '';
     state.hits = append ? state.hits.concat(hits) : hits;
     renderResults(data, performance.now() - t0);
     $('#more').classList.toggle('hidden', hits.length < state.k);
   } catch (e) {
     if (seq !== state.requestSeq) return;
+    // Nothing of the previous results may stay on screen: not the title, not "Show more".
+    state.hits = [];
     $('#grid').replaceChildren();
+    $('#scores-body').replaceChildren();
+    $('#more').classList.add('hidden');
+    $('#results-title').textContent = hasQuery() ? 'Search failed' : 'Library unavailable';
+    $('#results-sub').textContent = hasQuery() ? describeQuery() : '';
+    document.title = 'Viewfinder';
     const busy = e instanceof ApiError && e.status === 503;
     setMessage(busy ? `The server is busy (${e.message}). Try again in ${e.retryAfter || 1}s.` : e.message, true);
   }
@@ -188,7 +147,8 @@ function describeQuery() {
   if (state.files.length) parts.push(state.files.length === 1 ? (state.files[0].name || 'pasted image') : `${state.files.length} images`);
   if (state.ids.length) parts.push(state.ids.length === 1 ? `photo #${state.ids[0]}` : `${state.ids.length} photos`);
   if (state.colors.length) parts.push(state.colors.join(' '));
-  return parts.join(' + ');
+  const q = parts.join(' + ');
+  return state.region ? `a region of ${q}` : q;
 }
 
 function renderResults(data, clientMs) {
@@ -196,9 +156,11 @@ function renderResults(data, clientMs) {
   const sub = $('#results-sub');
   if (state.mode === 'browse') {
     title.textContent = Object.keys(state.filters).length ? 'Library · filtered' : 'Library';
+    document.title = 'Viewfinder';
     sub.textContent = `${data.matched >= 0 ? data.matched : state.hits.length} photos · newest first`;
   } else {
     title.textContent = `Similar to ${describeQuery()}`;
+    document.title = `${title.textContent} · Viewfinder`;
     const t = data.timings || {};
     const bits = [`${state.hits.length} results`];
     if (data.matched >= 0) bits.push(`${data.matched} match filters`);
@@ -206,6 +168,7 @@ function renderResults(data, clientMs) {
     if (t.server_ms !== undefined) bits.push(`${t.server_ms.toFixed(0)} ms server`);
     if (t.embed_ms) bits.push(`embed ${t.embed_ms.toFixed(0)} ms`);
     if (t.search_ms !== undefined) bits.push(`search ${t.search_ms.toFixed(1)} ms`);
+    if (t.region_ms !== undefined) bits.push(`region ${t.region_ms.toFixed(0)} ms`);
     bits.push(`${clientMs.toFixed(0)} ms total`);
     sub.textContent = bits.join(' · ');
   }
@@ -215,36 +178,74 @@ function renderResults(data, clientMs) {
   if (state.selected !== null && !$('#details').classList.contains('hidden')) selectPhoto(state.selected);
 }
 
+// A colour score exists only when the blend used colour (alpha < 1); at alpha 1 the server
+// reports 0, which is not a measurement, so the UI shows none.
+const colourShown = (p) => state.mode === 'search' && state.lastAlpha < 0.9995 && typeof p.color === 'number';
+
 function tileFor(p, rank) {
   const isSearch = state.mode === 'search';
   const sub = [fmtDateShort(p.capture_time), camera(p)].filter(Boolean);
   if (!sub.length) sub.push(`${p.width}×${p.height}`);
-  const tile = h('article', {
+  const colour = colourShown(p);
+  const scoreText = isSearch ? `score ${score3(p.score)} = content ${score3(p.semantic)}${colour ? ` · colour ${score3(p.color)}` : ''}` : '';
+  return h('article', {
     class: `tile${state.selected === p.id ? ' selected' : ''}`,
     testid: 'result-tile',
     dataset: { id: p.id },
     onclick: () => selectPhoto(p.id),
   },
-  h('div', { class: 'tile-img' }, h('img', { src: p.thumb_url, alt: p.name, loading: 'lazy', decoding: 'async' })),
-  isSearch ? h('div', { class: 'tile-score', testid: 'result-score', title: `score ${score3(p.score)} = content ${score3(p.semantic)} · colour ${score3(p.color)}` },
+  // The picture is the tile's one tab stop (a roving tabindex: Tab enters the grid once,
+  // the arrow keys move inside it, Enter opens the details).
+  h('button', {
+    class: 'tile-open', type: 'button', tabindex: rank === 1 ? '0' : '-1', testid: 'tile-open',
+    'aria-label': `${p.name}${isSearch ? `, result ${rank}, ${scoreText}` : ''}: show details`,
+    onkeydown: gridKeys, onfocus: (ev) => rove(ev.currentTarget),
+  }, h('span', { class: 'tile-img' }, picture(p, GRID_SIZES, state.caps, { alt: '' }))),
+  isSearch ? h('div', { class: 'tile-score', testid: 'result-score', title: scoreText },
     h('span', { class: 'tile-rank' }, `#${rank}`), score3(p.score)) : null,
   h('button', {
-    class: 'tile-more', testid: 'more-like-this', title: 'Search for photos like this one',
+    class: 'tile-more', testid: 'more-like-this', title: 'Search for photos like this one', tabindex: '-1',
     onclick: (ev) => { ev.stopPropagation(); moreLikeThis(p.id); },
   }, 'More like this'),
   h('div', { class: 'tile-meta' },
     h('div', { class: 'tile-name', title: p.path }, p.name),
     h('div', { class: 'tile-sub' }, sub.map((s) => h('span', {}, s))),
-    isSearch ? h('div', { class: 'tile-bars', title: 'content · colour similarity' },
+    isSearch ? h('div', { class: 'tile-bars', title: colour ? 'content · colour similarity' : 'content similarity' },
       h('div', { class: 'tile-bar sem' }, barFill(p.semantic)),
-      h('div', { class: 'tile-bar col' }, barFill(p.color))) : null));
-  return tile;
+      colour ? h('div', { class: 'tile-bar col' }, barFill(p.color)) : null) : null));
 }
 
 function barFill(v) {
   const i = document.createElement('i');
   i.style.width = `${Math.max(0, Math.min(1, v || 0)) * 100}%`;
   return i;
+}
+
+// ---------- keyboard in the grid ----------
+function rove(btn) {
+  for (const b of $$('#grid .tile-open')) b.tabIndex = b === btn ? 0 : -1;
+}
+function gridColumns() {
+  return getComputedStyle($('#grid')).gridTemplateColumns.split(' ').filter(Boolean).length || 1;
+}
+function gridKeys(ev) {
+  const all = $$('#grid .tile-open');
+  const i = all.indexOf(ev.currentTarget);
+  const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: gridColumns(), ArrowUp: -gridColumns() }[ev.key];
+  let next = -1;
+  if (step !== undefined) next = Math.max(0, Math.min(all.length - 1, i + step));
+  else if (ev.key === 'Home') next = 0;
+  else if (ev.key === 'End') next = all.length - 1;
+  if (next < 0) return;
+  ev.preventDefault();
+  rove(all[next]);
+  all[next].focus();
+  all[next].scrollIntoView({ block: 'nearest' });
+}
+function focusFirstResult() {
+  const target = $('#grid .tile-open[tabindex="0"]') || $('#grid .tile-open');
+  if (target) target.focus();
+  else { $('#results-title').tabIndex = -1; $('#results-title').focus(); }
 }
 
 function renderGrid() {
@@ -266,9 +267,18 @@ function renderTable() {
     h('td', {}, p.name),
     h('td', { class: 'num' }, score3(p.score)),
     h('td', { class: 'num' }, score3(p.semantic)),
-    h('td', { class: 'num' }, score3(p.color)),
+    h('td', { class: 'num' }, colourShown(p) ? score3(p.color) : '—'),
     h('td', {}, fmtDate(p.capture_time)),
     h('td', {}, camera(p)))));
+}
+
+// Fit (whole picture, letterboxed) or fill (cropped to the tile) for one view.
+function setFit(view, mode) {
+  fitModes[view] = mode;
+  localStorage.setItem(`viewfinder.fit.${view}`, mode);
+  const box = view === 'grid' ? $('#grid') : $('#dupe-groups');
+  box.classList.toggle('fit', mode === 'fit');
+  for (const b of $$(`[data-fit-view="${view}"]`)) b.setAttribute('aria-pressed', String(b.dataset.fit === mode));
 }
 
 function setView(v) {
@@ -285,6 +295,7 @@ function setFiles(files) {
   if (!images.length) { toast('That is not an image file.', true); return; }
   state.files = images.slice(0, 8);
   state.ids = [];
+  state.region = null;
   renderQueryPreview();
   runSearch();
 }
@@ -292,22 +303,29 @@ function setFiles(files) {
 function renderQueryPreview() {
   const box = $('#query-preview');
   const items = [];
+  // A picture the browser cannot decode (a RAW or HEIC upload) gets a labelled box of its
+  // own size instead of a broken icon under the caption.
+  const broken = (ev) => ev.target.parentElement.classList.add('broken');
+  const single = state.files.length + state.ids.length === 1;
   for (const f of state.files) {
     const url = URL.createObjectURL(f);
-    items.push(h('figure', {}, h('img', { src: url, alt: f.name, onload: () => URL.revokeObjectURL(url) }), h('figcaption', {}, f.name || 'pasted image')));
+    items.push(h('figure', {}, h('img', { src: url, alt: f.name, onload: () => URL.revokeObjectURL(url), onerror: broken }), h('figcaption', {}, f.name || 'pasted image')));
   }
   for (const id of state.ids) {
-    items.push(h('figure', {}, h('img', { src: `/api/photos/${id}/thumb`, alt: `photo ${id}` }), h('figcaption', {}, `photo #${id}`)));
+    const src = single ? `/api/photos/${id}/preview` : `/api/photos/${id}/thumb`;
+    items.push(h('figure', {}, h('img', { src, alt: `photo ${id}`, onerror: broken }), h('figcaption', {}, `photo #${id}`)));
   }
   box.replaceChildren(...items);
   box.classList.toggle('single', items.length === 1);
   box.classList.toggle('hidden', !items.length);
   $('#dropzone-empty').classList.toggle('hidden', items.length > 0);
+  insightForQuery();
 }
 
 function moreLikeThis(id) {
   state.files = [];
   state.ids = [id];
+  state.region = null;
   renderQueryPreview();
   showPage('search');
   selectPhoto(id);
@@ -319,6 +337,7 @@ function clearQuery() {
   state.files = [];
   state.ids = [];
   state.colors = [];
+  state.region = null;
   $('#upload').value = '';
   if (state.alphaBeforeColor !== undefined) {
     setAlpha(state.alphaBeforeColor, { search: false });
@@ -370,7 +389,11 @@ async function selectPhoto(id) {
   for (const t of $$('.tile')) t.classList.toggle('selected', +t.dataset.id === id);
   const panel = $('#details');
   panel.classList.remove('hidden');
-  $('#details-img').src = `/api/photos/${id}/preview`;
+  const img = $('#details-img');
+  img.parentElement.classList.remove('broken');
+  if (matchMedia('(max-width: 700px)').matches && $('#grid').contains(document.activeElement)) $('#details-close').focus();
+  img.src = `/api/photos/${id}/preview`;
+  insightForDetails(id);
   $('#details-body').replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
   try {
     const p = await api(`/api/photos/${id}`);
@@ -394,11 +417,13 @@ function renderDetails(p) {
   if (p.gps) add('Location', `${p.gps.lat.toFixed(5)}, ${p.gps.lon.toFixed(5)}${p.gps.alt != null ? ` · ${Math.round(p.gps.alt)} m` : ''}`);
   if (p.keywords && p.keywords.length) add('Keywords', p.keywords.join(', '));
   add('Orientation', p.orientation && p.orientation !== 1 ? `EXIF ${p.orientation}` : '');
-  add('Time from', p.capture_time_source);
-  if (hit && state.mode === 'search') add('Similarity', `${score3(hit.score)} (content ${score3(hit.semantic)}, colour ${score3(hit.color)})`);
+  add('Date source', timeSourceWords(p.capture_time_source));
+  if (hit && state.mode === 'search') {
+    add('Similarity', `${score3(hit.score)} (content ${score3(hit.semantic)}${colourShown(hit) ? `, colour ${score3(hit.color)}` : ''})`);
+  }
   add('Catalog id', String(p.id));
   $('#details-body').replaceChildren(
-    h('h3', {}, p.name),
+    h('h2', { class: 'details-title', id: 'details-title', tabindex: '-1' }, p.name),
     h('div', { class: 'path' }, p.folder),
     h('div', { class: 'exposure' },
       h('div', {}, h('small', {}, 'Focal'), p.focal_length_mm ? `${Math.round(p.focal_length_mm)}mm` : '—'),
@@ -438,8 +463,7 @@ async function loadStats() {
     const folders = s.facets.folders || [];
     const common = commonPrefix(folders.map((f) => f.value));
     fillSelect($('#f-folder'), folders.map((f) => ({ value: f.value, text: `${f.value.slice(common.length) || f.value} (${f.count})` })), 'Any folder');
-    libraryInfo = s.library;
-    renderStatus();
+    setLibraryInfo(s.library);
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 401)) setStatus('error', `Server unreachable: ${e.message}`);
   }
@@ -449,162 +473,6 @@ function commonPrefix(paths) {
   let p = paths[0];
   for (const x of paths) while (!x.startsWith(p)) p = p.slice(0, -1);
   return p.slice(0, p.lastIndexOf('/') + 1);
-}
-
-// ---------- indexing status ----------
-let libraryInfo = null;
-let indexState = null;
-let pollTimer = 0;
-function setStatus(kind, text) {
-  $('#status-dot').className = `status-dot ${kind}`;
-  $('#status-text').textContent = text;
-}
-function renderStatus() {
-  const s = indexState;
-  const bar = $('#index-progress');
-  if (s && s.running) {
-    const frac = s.total > 0 ? s.done / s.total : 0;
-    setStatus('busy', `Indexing · ${s.phase}`);
-    bar.classList.remove('hidden');
-    $('#index-progress-fill').style.width = `${(frac * 100).toFixed(1)}%`;
-    const phases = { scan: 'Scanning folders', embed: 'Reading and embedding photos', index: 'Building the index' };
-    const bits = [phases[s.phase] || s.phase];
-    if (s.total) bits.push(`${s.done} / ${s.total}`);
-    if (s.rate) bits.push(`${s.rate.toFixed(1)} photos/s`);
-    if (s.eta_s) bits.push(`${fmtDuration(s.eta_s)} left`);
-    if (s.failed) bits.push(`${s.failed} failed`);
-    if (s.current) bits.push(s.current.split('/').pop());
-    $('#index-progress-text').textContent = bits.join(' · ');
-    $('#reindex').disabled = true;
-    return;
-  }
-  bar.classList.add('hidden');
-  $('#reindex').disabled = false;
-  if (s && s.last_error) { setStatus('error', `Indexing failed: ${s.last_error}`); return; }
-  const lib = (s && s.library) || libraryInfo;
-  if (!lib) return;
-  const when = lib.last_indexed ? ` · indexed ${timeAgo(lib.last_indexed)}` : '';
-  setStatus('ok', `${(lib.photos || 0).toLocaleString()} photos${when}`);
-}
-async function pollIndex() {
-  clearTimeout(pollTimer);
-  let next = 15000;
-  try {
-    const prev = indexState;
-    indexState = await api('/api/index/status');
-    renderStatus();
-    if (indexState.running) next = 1000;
-    if (prev && prev.running && !indexState.running) {
-      toast(indexState.last_error ? `Indexing failed: ${indexState.last_error}` : 'Indexing finished');
-      loadStats();
-      loadExamples();
-      runSearch();
-    }
-  } catch (e) { /* status is best-effort */ }
-  pollTimer = setTimeout(pollIndex, next);
-}
-async function reindex() {
-  try {
-    await api('/api/index', { method: 'POST', json: {} });
-    toast('Re-indexing started');
-  } catch (e) {
-    toast(e.message, true);
-  }
-  pollIndex();
-}
-
-// ---------- duplicates ----------
-let dupesLoaded = false;
-async function loadDuplicates() {
-  dupesLoaded = true;
-  const box = $('#dupe-groups');
-  const msg = $('#dupes-message');
-  msg.classList.add('hidden');
-  box.replaceChildren(...Array.from({ length: 2 }, () => h('div', { class: 'skeleton' })));
-  try {
-    const th = $('#dupe-threshold').value;
-    const d = await api(`/api/duplicates${qs({ threshold: th })}`);
-    if (!d.groups.length) {
-      box.replaceChildren(h('div', { class: 'empty-state', testid: 'no-dupes' }, h('h3', {}, 'No duplicates found'),
-        h('p', {}, `Nothing at similarity ≥ ${(+th).toFixed(2)}. Lower the threshold to look for looser matches.`)));
-      return;
-    }
-    const exact = d.groups.filter((g) => g.kind === 'exact').length;
-    box.replaceChildren(
-      h('div', { class: 'summary-line', testid: 'dupes-summary' }, `${d.groups.length} groups · ${exact} exact · ${d.groups.length - exact} near · ${d.photos} photos · ${d.timings.total_ms.toFixed(0)} ms`),
-      ...d.groups.map(dupeGroup));
-  } catch (e) {
-    box.replaceChildren();
-    msg.textContent = e.message;
-    msg.classList.remove('hidden');
-  }
-}
-function dupeGroup(g) {
-  return h('section', { class: 'dupe-group', testid: 'dupe-group' },
-    h('div', { class: 'dupe-head' },
-      h('span', { class: `badge ${g.kind}` }, g.kind),
-      h('span', {}, `${g.members.length} photos`),
-      h('span', { class: 'muted' }, '·'),
-      h('span', { class: 'muted', testid: 'keeper-reason' }, `Keep: ${g.keeper_reason || 'first'}`)),
-    h('div', { class: 'dupe-members' }, g.members.map((m) => h('div', { class: `dupe-member${m.keeper ? ' keeper' : ''}`, dataset: { id: m.id } },
-      h('div', { class: 'tile-img' }, h('img', { src: m.thumb_url || `/api/photos/${m.id}/thumb`, alt: m.name || '', loading: 'lazy' })),
-      m.keeper ? h('span', { class: 'badge keeper', testid: 'keeper-badge' }, 'Keeper') : null,
-      m.keeper ? null : h('span', { class: 'sim' }, (m.similarity * 100).toFixed(1) + '%'),
-      h('div', { class: 'tile-meta' },
-        h('div', { class: 'tile-name', title: m.path }, m.name || m.path),
-        h('div', { class: 'tile-sub' },
-          m.width ? h('span', {}, `${m.width}×${m.height}`) : null,
-          m.format ? h('span', {}, m.format.toUpperCase()) : null,
-          m.capture_time ? h('span', {}, fmtDateShort(m.capture_time)) : null),
-        h('div', { class: 'tile-sub' }, h('a', { href: '#search', onclick: (ev) => { ev.preventDefault(); moreLikeThis(m.id); } }, 'More like this')))))));
-}
-
-// ---------- clusters ----------
-let clustersLoaded = false;
-function renderClusters(c) {
-  const box = $('#clusters');
-  if (!c.computed || !c.clusters.length) {
-    box.replaceChildren(h('div', { class: 'empty-state', testid: 'no-clusters' }, h('h3', {}, 'Not clustered yet'),
-      h('p', {}, 'Press Recompute to group the library into visually similar sets.')));
-    return;
-  }
-  $('#clusters-sub').textContent = `${c.clusters.length} groups · silhouette ${(+c.silhouette).toFixed(3)} · inertia ${(+c.inertia).toFixed(1)}`;
-  const sorted = [...c.clusters].sort((a, b) => b.size - a.size);
-  box.replaceChildren(...sorted.map((cl) => h('article', { class: 'cluster', testid: 'cluster-card', dataset: { id: cl.id } },
-    h('div', { class: 'cluster-mosaic' }, cl.representatives.slice(0, 6).map((p) => h('button', {
-      title: `More like ${p.name}`, onclick: () => moreLikeThis(p.id),
-    }, h('img', { src: p.thumb_url, alt: p.name, loading: 'lazy' })))),
-    h('div', { class: 'cluster-meta' },
-      h('span', { class: 'cluster-label', testid: 'cluster-label' }, cl.label || `Group ${cl.id + 1}`),
-      h('span', { class: 'cluster-size' }, `${cl.size} photos`)))));
-}
-async function loadClusters() {
-  clustersLoaded = true;
-  const msg = $('#clusters-message');
-  msg.classList.add('hidden');
-  try {
-    renderClusters(await api('/api/clusters'));
-  } catch (e) {
-    msg.textContent = e.message;
-    msg.classList.remove('hidden');
-  }
-}
-async function recomputeClusters() {
-  const btn = $('#clusters-recompute');
-  btn.disabled = true;
-  btn.textContent = 'Clustering…';
-  const msg = $('#clusters-message');
-  msg.classList.add('hidden');
-  try {
-    renderClusters(await api('/api/clusters', { method: 'POST', json: { k: +$('#clusters-k').value } }));
-    loadExamples();
-  } catch (e) {
-    msg.textContent = e.message;
-    msg.classList.remove('hidden');
-  } finally {
-    btn.disabled = false;
-    btn.textContent = 'Recompute';
-  }
 }
 
 // ---------- wiring ----------
@@ -634,7 +502,12 @@ function wire() {
   $('#more').addEventListener('click', () => { state.offset += state.k; runSearch({ append: true }); });
   $('#view-grid').addEventListener('click', () => setView('grid'));
   $('#view-table').addEventListener('click', () => setView('table'));
-  $('#details-close').addEventListener('click', () => { $('#details').classList.add('hidden'); state.selected = null; for (const t of $$('.tile.selected')) t.classList.remove('selected'); });
+  $('#details-close').addEventListener('click', closeDetails);
+  $('#details-img').addEventListener('error', (e) => e.target.parentElement.classList.add('broken'));
+  $('#skip-link').addEventListener('click', (e) => { e.preventDefault(); showPage('search'); setSheet(false); focusFirstResult(); });
+  $('#controls-toggle').addEventListener('click', () => setSheet(!$('#controls').classList.contains('open')));
+  $('#controls-done').addEventListener('click', () => { setSheet(false); $('#controls-toggle').focus(); });
+  for (const b of $$('[data-fit-view]')) b.addEventListener('click', () => setFit(b.dataset.fitView, b.dataset.fit));
   $('#reindex').addEventListener('click', reindex);
   $('#dupes-refresh').addEventListener('click', loadDuplicates);
   $('#dupe-threshold').addEventListener('input', (e) => { $('#dupe-threshold-value').textContent = (+e.target.value).toFixed(2); });
@@ -665,11 +538,33 @@ function wire() {
     boot();
   });
   window.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape' && !$('#details').classList.contains('hidden')) $('#details-close').click();
+    if (e.key !== 'Escape') return;
+    if ($('#controls').classList.contains('open')) { setSheet(false); $('#controls-toggle').focus(); }
+    else if (!$('#details').classList.contains('hidden')) closeDetails();
   });
 }
 
-function boot() {
+// On a phone the search options live in a sheet over the results (CSS decides whether the
+// sheet is a sheet: on wide screens it is the sidebar and this class changes nothing).
+function setSheet(open) {
+  $('#controls').classList.toggle('open', open);
+  $('#controls-toggle').setAttribute('aria-expanded', String(open));
+  if (open) $('#controls-done').focus();
+}
+
+function closeDetails() {
+  const id = state.selected;
+  resetInsight();
+  $('#details').classList.add('hidden');
+  state.selected = null;
+  for (const t of $$('.tile.selected')) t.classList.remove('selected');
+  // Keyboard users continue from the tile they opened.
+  const back = id !== null && $(`#grid .tile[data-id="${id}"] .tile-open`);
+  if (back && document.activeElement && $('#details').contains(document.activeElement)) back.focus();
+}
+
+async function boot() {
+  state.caps = await features();
   loadStats();
   loadExamples();
   pollIndex();
@@ -678,7 +573,14 @@ function boot() {
   showPage(['search', 'duplicates', 'clusters'].includes(page) ? page : 'search');
 }
 
+// The top bar wraps on narrow screens; panels that sit under it need its real height.
+new ResizeObserver(([e]) => document.documentElement.style.setProperty('--topbar-h', `${Math.ceil(e.target.getBoundingClientRect().height)}px`)).observe($('.topbar'));
+initInsight({ state, runSearch, renderQueryPreview, toast });
+initStatus({ toast, onIndexed: () => { loadStats(); loadExamples(); runSearch(); } });
+initGroups({ moreLikeThis, loadExamples, caps: () => state.caps });
 wire();
+setFit('grid', fitModes.grid);
+setFit('dupes', fitModes.dupes);
 renderSwatches();
 setAlpha(1, { search: false });
 boot();
