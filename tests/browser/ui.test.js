@@ -25,9 +25,220 @@ function check(cond, what) {
   if (!cond) failures++;
 }
 
+const T = (id) => `[data-testid="${id}"]`;
+const jsErrors = [];
+
 async function api(p) {
   const r = await fetch(BASE + p);
   return r.json();
+}
+
+// ---- accessibility: axe-core, no serious or critical violations ----
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+async function axeCheck(pg, what, expectBad = false) {
+  // Injected through DevTools evaluation: the page's CSP (script-src 'self') stays on.
+  if (!(await pg.evaluate(() => typeof window.axe !== 'undefined'))) await pg.evaluate(axeSource);
+  const res = await pg.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  for (const v of bad) console.log(`    axe ${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')})`);
+  if (expectBad) check(bad.length > 0, `axe-core finds the serious violations planted in ${what} (${bad.map((v) => v.id).join(', ')})`);
+  else check(bad.length === 0, `axe-core on ${what}: ${res.violations.length} violation(s), none serious or critical`);
+}
+// The checker itself: a page with unreadable text and an unlabelled image must fail.
+async function axeSelfCheck(context) {
+  const bad = await context.newPage();
+  await bad.setContent('<html lang="en"><head><title>t</title></head><body><main><p style="color:#777;background:#888">faint</p><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="></main></body></html>');
+  await axeCheck(bad, 'a deliberately broken page', true);
+  await bad.close();
+}
+
+// ---- keyboard only: from page load to the EXIF panel ----
+async function keyboardChecks(context) {
+  const kpage = await context.newPage();
+  kpage.on('pageerror', (e) => jsErrors.push(String(e)));
+  await kpage.goto(BASE + '/');
+  await kpage.waitForSelector(`${T('result-tile')} img`);
+  const activeId = () => kpage.evaluate(() => document.activeElement && document.activeElement.dataset.testid);
+  let tabs = 0;
+  while (tabs < 10 && (await activeId()) !== 'tile-open') {
+    await kpage.keyboard.press('Tab');
+    tabs++;
+    if ((await activeId()) === 'skip-link') await kpage.keyboard.press('Enter');
+  }
+  const firstTile = await kpage.locator(T('result-tile')).first().getAttribute('data-id');
+  const focusedTile = () => kpage.evaluate(() => document.activeElement.closest('[data-testid="result-tile"]')?.dataset.id);
+  check(tabs <= 2 && (await focusedTile()) === firstTile, `keyboard: the first result has focus after ${tabs} Tab press(es) (skip link + Enter)`);
+  const ring = await kpage.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  check(ring !== 'none', `keyboard: the focused tile shows a focus ring (${ring})`);
+  await kpage.keyboard.press('ArrowRight');
+  const secondTile = await kpage.locator(T('result-tile')).nth(1).getAttribute('data-id');
+  check((await focusedTile()) === secondTile, 'keyboard: ArrowRight moves to the next result');
+  await kpage.keyboard.press('ArrowDown');
+  const cols = await kpage.evaluate(() => getComputedStyle(document.querySelector('#grid')).gridTemplateColumns.split(' ').length);
+  const belowTile = await kpage.locator(T('result-tile')).nth(1 + cols).getAttribute('data-id');
+  check((await focusedTile()) === belowTile, `keyboard: ArrowDown moves one row down (${cols} columns)`);
+  await kpage.keyboard.press('ArrowUp');
+  await kpage.keyboard.press('Enter');
+  await kpage.waitForSelector(`${T('exif-panel')}:not(.hidden) ${T('exif-list')}`);
+  const panelText = await kpage.textContent(T('exif-panel'));
+  check(panelText.includes('Dimensions') && panelText.includes(`Catalog id${secondTile}`), `keyboard: Enter opens the EXIF panel of photo #${secondTile}`);
+  await kpage.screenshot({ path: path.join(SHOTS, '12-keyboard-exif.png') });
+  await kpage.keyboard.press('Escape');
+  check(await kpage.locator(`${T('exif-panel')}.hidden`).count() === 1 && (await focusedTile()) === secondTile,
+    'keyboard: Escape closes the panel and focus stays on the result');
+  // Without optional server features the heatmap and region controls stay hidden.
+  const health = await api('/api/health');
+  if (!health.features) {
+    await kpage.keyboard.press('Enter');
+    await kpage.waitForSelector(`${T('exif-panel')}:not(.hidden) ${T('exif-list')}`);
+    check(await kpage.locator(`${T('explain-toggle')}, ${T('region-draw')}`).count() === 0,
+      'a server without explain/region features shows no heatmap or region controls');
+  }
+  await kpage.close();
+}
+
+// ---- phone, 390 x 844: query and results first, navigation in reach ----
+async function phoneChecks(browser) {
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, hasTouch: true, isMobile: true });
+  const ph = await phone.newPage();
+  ph.on('pageerror', (e) => jsErrors.push(String(e)));
+  const pshot = (name) => ph.screenshot({ path: path.join(SHOTS, name) });
+  await ph.goto(BASE + '/');
+  await ph.waitForSelector(`${T('result-tile')} img`);
+  await ph.waitForFunction(() => [...document.querySelectorAll('.tile img')].slice(0, 4).every((i) => i.complete && i.naturalWidth > 0));
+  const inView = async (sel) => {
+    const b = await ph.locator(sel).first().boundingBox();
+    return b && b.x >= 0 && b.y >= 0 && b.x + b.width <= 390 && b.y + b.height <= 844 ? b : null;
+  };
+  const tileBox = await inView(T('result-tile'));
+  check(tileBox !== null, `phone: the first result tile lies within the first screen (${tileBox ? `y ${Math.round(tileBox.y)}..${Math.round(tileBox.y + tileBox.height)}` : 'outside'})`);
+  for (const id of ['tab-search', 'tab-duplicates', 'tab-clusters', 'reindex-button', 'status-text']) {
+    check(await inView(T(id)) !== null, `phone: ${id} is on screen`);
+  }
+  check(/photos/.test(await ph.textContent(T('status-text'))), 'phone: the library status is shown');
+  const wide = await ph.evaluate(() => [document.documentElement.scrollWidth, document.querySelector('.topbar').scrollWidth]);
+  check(wide[0] <= 390 && wide[1] <= 390, `phone: nothing scrolls sideways (page ${wide[0]} px, header ${wide[1]} px)`);
+  check(!(await ph.isVisible(T('preset-portrait'))), 'phone: the search options are folded away');
+  // Even without the skip link, Tab alone reaches the first result soon: the options sheet
+  // is folded, so its controls are not in the way.
+  let tabs = 0;
+  while (tabs < 40 && !(await ph.evaluate(() => document.activeElement.dataset.testid === 'tile-open'))) {
+    await ph.keyboard.press('Tab');
+    tabs++;
+  }
+  check(tabs <= 16, `phone: Tab alone reaches the first result in ${tabs} presses`);
+  // 2x screen: the browser picks a picture with enough pixels for the tile.
+  const sharp = await ph.evaluate(async () => {
+    const img = [...document.querySelectorAll('.tile img')].find((i) => !i.classList.contains('natural'));
+    if (!img) return null;
+    const real = new Image();  // the chosen file's own pixels (naturalWidth is density-scaled)
+    real.src = img.currentSrc;
+    await real.decode();
+    return { px: real.naturalWidth, css: img.getBoundingClientRect().width, id: img.closest('[data-id]').dataset.id };
+  });
+  const orig = sharp && (await api(`/api/photos/${sharp.id}`)).width;
+  check(!sharp || sharp.px >= Math.min(2 * sharp.css, orig) - 1,
+    `phone: tile pictures are sharp at 2x (${sharp ? `${sharp.px} px for ${Math.round(sharp.css)} CSS px, original ${orig} px` : 'n/a'})`);
+  await pshot('13-phone-library.png');
+  await axeCheck(ph, 'the phone layout');
+
+  await ph.click(T('controls-toggle'));
+  check(await ph.isVisible(T('preset-portrait')) && (await ph.getAttribute(T('controls-toggle'), 'aria-expanded')) === 'true', 'phone: Options opens the sheet with the search options');
+  await pshot('14-phone-options.png');
+  await ph.click(T('controls-done'));
+  check(!(await ph.isVisible(T('preset-portrait'))), 'phone: Done folds the sheet away');
+
+  await ph.setInputFiles(T('upload-input'), QUERY);
+  await ph.waitForSelector(T('result-score'));
+  await ph.waitForFunction(() => [...document.querySelectorAll('.tile img')].slice(0, 2).every((i) => i.complete && i.naturalWidth > 0));
+  check(await inView(T('result-tile')) !== null, 'phone: after an upload the first result is still in the first screen');
+  await pshot('15-phone-search.png');
+  await ph.locator(T('result-tile')).first().click();
+  await ph.waitForSelector(`${T('exif-panel')}:not(.hidden) ${T('exif-list')}`);
+  const navFree = await ph.evaluate(() => ['tab-duplicates', 'tab-clusters', 'reindex-button'].every((id) => {
+    const b = document.querySelector(`[data-testid="${id}"]`).getBoundingClientRect();
+    return document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2).closest(`[data-testid="${id}"]`);
+  }));
+  const panel = await ph.locator(T('exif-panel')).boundingBox();
+  check(navFree && panel.width >= 389, 'phone: the details cover the page but not the navigation');
+  await pshot('15b-phone-details.png');
+  await ph.click(T('details-close'));
+
+  await ph.click(T('tab-duplicates'));
+  await ph.waitForSelector(`${T('dupe-group')}, ${T('no-dupes')}`);
+  const pair = await ph.locator(`${T('dupe-group')} .dupe-member`).evaluateAll((els) => els.slice(0, 2).map((e) => e.getBoundingClientRect().top));
+  check(pair.length < 2 || Math.abs(pair[0] - pair[1]) < 2, 'phone: a duplicate pair sits side by side');
+  await ph.waitForFunction(() => [...document.querySelectorAll('.dupe-member img')].every((i) => i.complete));
+  await pshot('16-phone-duplicates.png');
+
+  await ph.click(T('tab-clusters'));
+  await ph.waitForSelector(`${T('cluster-card')}, ${T('no-clusters')}`);
+  const shown = await ph.locator(T('cluster-card')).count();
+  check(shown === 0 || +(await ph.inputValue(T('clusters-k'))) === shown, `phone: the Groups box matches the ${shown} groups shown`);
+  await pshot('17-phone-clusters.png');
+  await phone.close();
+}
+
+// ---- region query and "why it matched": the controls, drawn with the mouse ----
+async function regionChecks(context) {
+  const health = await api('/api/health');
+  const native = health.features || {};
+  // A server without the features gets them turned on by hand: the UI must still draw the
+  // box and send the region; the server's answer is checked only where it has the feature.
+  const rpage = await context.newPage();
+  rpage.on('pageerror', (e) => jsErrors.push(String(e)));
+  await rpage.goto(BASE + '/?features=explain,region_search');
+  await rpage.waitForSelector(`${T('result-tile')} img`);
+  // Query: a catalog photo ("more like this"), so that /api/explain needs no upload token.
+  const example = rpage.locator(T('result-tile')).nth(2);
+  const exampleId = +(await example.getAttribute('data-id'));
+  await example.hover();
+  await example.locator(T('more-like-this')).click();
+  await rpage.waitForFunction((id) => document.querySelector('#results-title').textContent === `Similar to photo #${id}`, exampleId);
+  await rpage.waitForSelector(T('result-score'));
+  const target = rpage.locator(T('result-tile')).nth(1);
+  const targetId = +(await target.getAttribute('data-id'));
+  await target.click();
+  const inPanel = (id) => `${T('exif-panel')} ${T(id)}`;
+  await rpage.waitForSelector(`${T('exif-panel')}:not(.hidden) ${T('region-draw')}`);
+  await rpage.waitForFunction(() => document.querySelector('#details-img').complete && document.querySelector('#details-img').naturalWidth > 0);
+  if (await rpage.locator(inPanel('explain-toggle')).count()) {
+    const explainReq = rpage.waitForRequest((r) => r.url().includes('/api/explain?'));
+    await rpage.click(inPanel('explain-toggle'));
+    const u = new URL((await explainReq).url());
+    check(+u.searchParams.get('photo') === targetId && +u.searchParams.get('query') === exampleId,
+      `heatmap: asks /api/explain for photo ${targetId} against query ${exampleId}`);
+    if (native.explain) {
+      await rpage.waitForSelector(inPanel('heatmap'));
+      await rpage.waitForSelector(`${T('query-preview')} ${T('heatmap')}`);
+      check(true, 'heatmap: drawn over the result and over the query');
+    } else {
+      await rpage.waitForSelector(`${T('toast')}:not(.hidden)`);
+      check(/cannot explain/.test(await rpage.textContent(T('toast'))), 'heatmap: a server without /api/explain gets a clear message');
+    }
+    await rpage.screenshot({ path: path.join(SHOTS, '18-heatmap.png') });
+  } else {
+    check(!native.explain, 'heatmap: the toggle is offered when the server can explain');
+  }
+  await rpage.click(inPanel('region-draw'));
+  const img = await rpage.locator('#details-img').boundingBox();
+  const x0 = img.x + img.width * 0.25, y0 = img.y + img.height * 0.30, x1 = img.x + img.width * 0.70, y1 = img.y + img.height * 0.80;
+  const searchReq = rpage.waitForRequest((r) => r.url().endsWith('/api/search') && r.method() === 'POST');
+  await rpage.mouse.move(x0, y0);
+  await rpage.mouse.down();
+  await rpage.mouse.move(x1, y1, { steps: 6 });
+  await rpage.screenshot({ path: path.join(SHOTS, '19-region-drawing.png') });
+  await rpage.mouse.up();
+  const body = JSON.parse((await searchReq).postData());
+  const want = [0.25, 0.30, 0.45, 0.50];
+  const near = Array.isArray(body.region) && body.region.every((v, i) => Math.abs(v - want[i]) < 0.02);
+  check(near && body.ids && body.ids[0] === targetId, `region: a box drawn on photo ${targetId} searches ${JSON.stringify(body.region)} of it`);
+  await rpage.waitForFunction(() => /^(Similar to a region|Search failed)/.test(document.querySelector('#results-title').textContent));
+  await rpage.waitForFunction(() => { const i = document.querySelector('#query-preview img'); return i && i.complete; });
+  check(await rpage.locator(`${T('query-preview')} ${T('region-box')}`).count() === 1, 'region: the query preview shows the box');
+  if (native.region_search) check((await rpage.textContent('#results-title')).startsWith('Similar to a region'), 'region: the server answers the region query');
+  await rpage.screenshot({ path: path.join(SHOTS, '20-region-query.png') });
+  await rpage.close();
 }
 
 async function main() {
@@ -39,14 +250,12 @@ async function main() {
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const foreign = [];
-  const jsErrors = [];
   page.on('request', (r) => {
     const u = r.url();
     if (!u.startsWith(BASE) && !u.startsWith('data:') && !u.startsWith('blob:')) foreign.push(u);
   });
   page.on('pageerror', (e) => jsErrors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error' && !/status of (4|5)\d\d/.test(m.text())) jsErrors.push(m.text()); });
-  const T = (id) => `[data-testid="${id}"]`;
   const shot = (name) => page.screenshot({ path: path.join(SHOTS, name) });
 
   try {
@@ -65,70 +274,9 @@ async function main() {
     check(true, 'thumbnails load');
     await shot('01-library.png');
 
-    // ---- keyboard only: from page load to the EXIF panel ----
-    {
-      const kpage = await context.newPage();
-      kpage.on('pageerror', (e) => jsErrors.push(String(e)));
-      await kpage.goto(BASE + '/');
-      await kpage.waitForSelector(`${T('result-tile')} img`);
-      const activeId = () => kpage.evaluate(() => document.activeElement && document.activeElement.dataset.testid);
-      let tabs = 0;
-      while (tabs < 10 && (await activeId()) !== 'tile-open') {
-        await kpage.keyboard.press('Tab');
-        tabs++;
-        if ((await activeId()) === 'skip-link') await kpage.keyboard.press('Enter');
-      }
-      const firstTile = await kpage.locator(T('result-tile')).first().getAttribute('data-id');
-      const focusedTile = () => kpage.evaluate(() => document.activeElement.closest('[data-testid="result-tile"]')?.dataset.id);
-      check(tabs <= 2 && (await focusedTile()) === firstTile, `keyboard: the first result has focus after ${tabs} Tab press(es) (skip link + Enter)`);
-      const ring = await kpage.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
-      check(ring !== 'none', `keyboard: the focused tile shows a focus ring (${ring})`);
-      await kpage.keyboard.press('ArrowRight');
-      const secondTile = await kpage.locator(T('result-tile')).nth(1).getAttribute('data-id');
-      check((await focusedTile()) === secondTile, 'keyboard: ArrowRight moves to the next result');
-      await kpage.keyboard.press('ArrowDown');
-      const cols = await kpage.evaluate(() => getComputedStyle(document.querySelector('#grid')).gridTemplateColumns.split(' ').length);
-      const belowTile = await kpage.locator(T('result-tile')).nth(1 + cols).getAttribute('data-id');
-      check((await focusedTile()) === belowTile, `keyboard: ArrowDown moves one row down (${cols} columns)`);
-      await kpage.keyboard.press('ArrowUp');
-      await kpage.keyboard.press('Enter');
-      await kpage.waitForSelector(`${T('exif-panel')}:not(.hidden) ${T('exif-list')}`);
-      const panelText = await kpage.textContent(T('exif-panel'));
-      check(panelText.includes('Dimensions') && panelText.includes(`Catalog id${secondTile}`), `keyboard: Enter opens the EXIF panel of photo #${secondTile}`);
-      await kpage.screenshot({ path: path.join(SHOTS, '12-keyboard-exif.png') });
-      await kpage.keyboard.press('Escape');
-      check(await kpage.locator(`${T('exif-panel')}.hidden`).count() === 1 && (await focusedTile()) === secondTile,
-        'keyboard: Escape closes the panel and focus stays on the result');
-      // Without optional server features the heatmap and region controls stay hidden.
-      const health = await api('/api/health');
-      if (!health.features) {
-        await kpage.keyboard.press('Enter');
-        await kpage.waitForSelector(`${T('exif-panel')}:not(.hidden) ${T('exif-list')}`);
-        check(await kpage.locator(`${T('explain-toggle')}, ${T('region-draw')}`).count() === 0,
-          'a server without explain/region features shows no heatmap or region controls');
-      }
-      await kpage.close();
-    }
+    await keyboardChecks(context);
+    await axeSelfCheck(context);
 
-    // ---- accessibility: axe-core, no serious or critical violations ----
-    const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-    const axeCheck = async (pg, what, expectBad = false) => {
-      // Injected through DevTools evaluation: the page's CSP (script-src 'self') stays on.
-      if (!(await pg.evaluate(() => typeof window.axe !== 'undefined'))) await pg.evaluate(axeSource);
-      const res = await pg.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-      const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-      for (const v of bad) console.log(`    axe ${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')})`);
-      if (expectBad) check(bad.length > 0, `axe-core finds the serious violations planted in ${what} (${bad.map((v) => v.id).join(', ')})`);
-      else check(bad.length === 0, `axe-core on ${what}: ${res.violations.length} violation(s), none serious or critical`);
-    };
-    {
-      // The checker itself: a page with unreadable text and an unlabelled image must fail.
-      const bad = await context.newPage();
-      await bad.setContent('<html lang="en"><head><title>t</title></head><body><main><p style="color:#777;background:#888">faint</p><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="></main></body></html>');
-      await axeCheck(bad, 'a deliberately broken page', true);
-      await bad.close();
-    }
-    await axeCheck(page, 'the library page');
 
     // ---- upload a query image ----
     const queryName = path.basename(QUERY);
@@ -290,141 +438,9 @@ async function main() {
     const after = (await api('/api/index/status')).library.photos;
     check(after > before, `re-index picked up new photos (${before} -> ${after}) and the status bar shows it`);
 
-    // ---- phone, 390 x 844: query and results first, navigation in reach ----
-    {
-      const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, hasTouch: true, isMobile: true });
-      const ph = await phone.newPage();
-      ph.on('pageerror', (e) => jsErrors.push(String(e)));
-      const pshot = (name) => ph.screenshot({ path: path.join(SHOTS, name) });
-      await ph.goto(BASE + '/');
-      await ph.waitForSelector(`${T('result-tile')} img`);
-      await ph.waitForFunction(() => [...document.querySelectorAll('.tile img')].slice(0, 4).every((i) => i.complete && i.naturalWidth > 0));
-      const inView = async (sel) => {
-        const b = await ph.locator(sel).first().boundingBox();
-        return b && b.x >= 0 && b.y >= 0 && b.x + b.width <= 390 && b.y + b.height <= 844 ? b : null;
-      };
-      const tileBox = await inView(T('result-tile'));
-      check(tileBox !== null, `phone: the first result tile lies within the first screen (${tileBox ? `y ${Math.round(tileBox.y)}..${Math.round(tileBox.y + tileBox.height)}` : 'outside'})`);
-      for (const id of ['tab-search', 'tab-duplicates', 'tab-clusters', 'reindex-button', 'status-text']) {
-        check(await inView(T(id)) !== null, `phone: ${id} is on screen`);
-      }
-      check(/photos/.test(await ph.textContent(T('status-text'))), 'phone: the library status is shown');
-      const wide = await ph.evaluate(() => [document.documentElement.scrollWidth, document.querySelector('.topbar').scrollWidth]);
-      check(wide[0] <= 390 && wide[1] <= 390, `phone: nothing scrolls sideways (page ${wide[0]} px, header ${wide[1]} px)`);
-      check(!(await ph.isVisible(T('preset-portrait'))), 'phone: the search options are folded away');
-      // 2x screen: the browser picks a picture with enough pixels for the tile.
-      const sharp = await ph.evaluate(async () => {
-        const img = [...document.querySelectorAll('.tile img')].find((i) => !i.classList.contains('natural'));
-        if (!img) return null;
-        const real = new Image();  // the chosen file's own pixels (naturalWidth is density-scaled)
-        real.src = img.currentSrc;
-        await real.decode();
-        return { px: real.naturalWidth, css: img.getBoundingClientRect().width, id: img.closest('[data-id]').dataset.id };
-      });
-      const orig = sharp && (await api(`/api/photos/${sharp.id}`)).width;
-      check(!sharp || sharp.px >= Math.min(2 * sharp.css, orig) - 1,
-        `phone: tile pictures are sharp at 2x (${sharp ? `${sharp.px} px for ${Math.round(sharp.css)} CSS px, original ${orig} px` : 'n/a'})`);
-      await pshot('13-phone-library.png');
-      await axeCheck(ph, 'the phone layout');
+    await phoneChecks(browser);
 
-      await ph.click(T('controls-toggle'));
-      check(await ph.isVisible(T('preset-portrait')) && (await ph.getAttribute(T('controls-toggle'), 'aria-expanded')) === 'true', 'phone: Options opens the sheet with the search options');
-      await pshot('14-phone-options.png');
-      await ph.click(T('controls-done'));
-      check(!(await ph.isVisible(T('preset-portrait'))), 'phone: Done folds the sheet away');
-
-      await ph.setInputFiles(T('upload-input'), QUERY);
-      await ph.waitForSelector(T('result-score'));
-      await ph.waitForFunction(() => [...document.querySelectorAll('.tile img')].slice(0, 2).every((i) => i.complete && i.naturalWidth > 0));
-      check(await inView(T('result-tile')) !== null, 'phone: after an upload the first result is still in the first screen');
-      await pshot('15-phone-search.png');
-      await ph.locator(T('result-tile')).first().click();
-      await ph.waitForSelector(`${T('exif-panel')}:not(.hidden) ${T('exif-list')}`);
-      const navFree = await ph.evaluate(() => ['tab-duplicates', 'tab-clusters', 'reindex-button'].every((id) => {
-        const b = document.querySelector(`[data-testid="${id}"]`).getBoundingClientRect();
-        return document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2).closest(`[data-testid="${id}"]`);
-      }));
-      const panel = await ph.locator(T('exif-panel')).boundingBox();
-      check(navFree && panel.width >= 389, 'phone: the details cover the page but not the navigation');
-      await pshot('15b-phone-details.png');
-      await ph.click(T('details-close'));
-
-      await ph.click(T('tab-duplicates'));
-      await ph.waitForSelector(`${T('dupe-group')}, ${T('no-dupes')}`);
-      const pair = await ph.locator(`${T('dupe-group')} .dupe-member`).evaluateAll((els) => els.slice(0, 2).map((e) => e.getBoundingClientRect().top));
-      check(pair.length < 2 || Math.abs(pair[0] - pair[1]) < 2, 'phone: a duplicate pair sits side by side');
-      await ph.waitForFunction(() => [...document.querySelectorAll('.dupe-member img')].every((i) => i.complete));
-      await pshot('16-phone-duplicates.png');
-
-      await ph.click(T('tab-clusters'));
-      await ph.waitForSelector(`${T('cluster-card')}, ${T('no-clusters')}`);
-      const shown = await ph.locator(T('cluster-card')).count();
-      check(shown === 0 || +(await ph.inputValue(T('clusters-k'))) === shown, `phone: the Groups box matches the ${shown} groups shown`);
-      await pshot('17-phone-clusters.png');
-      await phone.close();
-    }
-
-    // ---- region query and "why it matched": the controls, drawn with the mouse ----
-    {
-      const health = await api('/api/health');
-      const native = health.features || {};
-      // A server without the features gets them turned on by hand: the UI must still draw the
-      // box and send the region; the server's answer is checked only where it has the feature.
-      const rpage = await context.newPage();
-      rpage.on('pageerror', (e) => jsErrors.push(String(e)));
-      await rpage.goto(BASE + '/?features=explain,region_search');
-      await rpage.waitForSelector(`${T('result-tile')} img`);
-      // Query: a catalog photo ("more like this"), so that /api/explain needs no upload token.
-      const example = rpage.locator(T('result-tile')).nth(2);
-      const exampleId = +(await example.getAttribute('data-id'));
-      await example.hover();
-      await example.locator(T('more-like-this')).click();
-      await rpage.waitForFunction((id) => document.querySelector('#results-title').textContent === `Similar to photo #${id}`, exampleId);
-      await rpage.waitForSelector(T('result-score'));
-      const target = rpage.locator(T('result-tile')).nth(1);
-      const targetId = +(await target.getAttribute('data-id'));
-      await target.click();
-      const inPanel = (id) => `${T('exif-panel')} ${T(id)}`;
-      await rpage.waitForSelector(`${T('exif-panel')}:not(.hidden) ${T('region-draw')}`);
-      await rpage.waitForFunction(() => document.querySelector('#details-img').complete && document.querySelector('#details-img').naturalWidth > 0);
-      if (await rpage.locator(inPanel('explain-toggle')).count()) {
-        const explainReq = rpage.waitForRequest((r) => r.url().includes('/api/explain?'));
-        await rpage.click(inPanel('explain-toggle'));
-        const u = new URL((await explainReq).url());
-        check(+u.searchParams.get('photo') === targetId && +u.searchParams.get('query') === exampleId,
-          `heatmap: asks /api/explain for photo ${targetId} against query ${exampleId}`);
-        if (native.explain) {
-          await rpage.waitForSelector(inPanel('heatmap'));
-          await rpage.waitForSelector(`${T('query-preview')} ${T('heatmap')}`);
-          check(true, 'heatmap: drawn over the result and over the query');
-        } else {
-          await rpage.waitForSelector(`${T('toast')}:not(.hidden)`);
-          check(/cannot explain/.test(await rpage.textContent(T('toast'))), 'heatmap: a server without /api/explain gets a clear message');
-        }
-        await rpage.screenshot({ path: path.join(SHOTS, '18-heatmap.png') });
-      } else {
-        check(!native.explain, 'heatmap: the toggle is offered when the server can explain');
-      }
-      await rpage.click(inPanel('region-draw'));
-      const img = await rpage.locator('#details-img').boundingBox();
-      const x0 = img.x + img.width * 0.25, y0 = img.y + img.height * 0.30, x1 = img.x + img.width * 0.70, y1 = img.y + img.height * 0.80;
-      const searchReq = rpage.waitForRequest((r) => r.url().endsWith('/api/search') && r.method() === 'POST');
-      await rpage.mouse.move(x0, y0);
-      await rpage.mouse.down();
-      await rpage.mouse.move(x1, y1, { steps: 6 });
-      await rpage.screenshot({ path: path.join(SHOTS, '19-region-drawing.png') });
-      await rpage.mouse.up();
-      const body = JSON.parse((await searchReq).postData());
-      const want = [0.25, 0.30, 0.45, 0.50];
-      const near = Array.isArray(body.region) && body.region.every((v, i) => Math.abs(v - want[i]) < 0.02);
-      check(near && body.ids && body.ids[0] === targetId, `region: a box drawn on photo ${targetId} searches ${JSON.stringify(body.region)} of it`);
-      await rpage.waitForFunction(() => /^(Similar to a region|Search failed)/.test(document.querySelector('#results-title').textContent));
-      await rpage.waitForFunction(() => { const i = document.querySelector('#query-preview img'); return i && i.complete; });
-      check(await rpage.locator(`${T('query-preview')} ${T('region-box')}`).count() === 1, 'region: the query preview shows the box');
-      if (native.region_search) check((await rpage.textContent('#results-title')).startsWith('Similar to a region'), 'region: the server answers the region query');
-      await rpage.screenshot({ path: path.join(SHOTS, '20-region-query.png') });
-      await rpage.close();
-    }
+    await regionChecks(context);
 
     // ---- narrow screen ----
     await page.setViewportSize({ width: 420, height: 900 });
