@@ -276,7 +276,7 @@ async function main() {
 
     await keyboardChecks(context);
     await axeSelfCheck(context);
-
+    await axeCheck(page, 'the library page');
 
     // ---- upload a query image ----
     const queryName = path.basename(QUERY);

@@ -65,9 +65,9 @@ function renderClusters(c) {
   $('#clusters-sub').textContent = `${c.clusters.length} groups · silhouette ${(+c.silhouette).toFixed(3)} · inertia ${(+c.inertia).toFixed(1)}`;
   const sorted = [...c.clusters].sort((a, b) => b.size - a.size);
   box.replaceChildren(...sorted.map((cl) => h('article', { class: 'cluster', testid: 'cluster-card', dataset: { id: cl.id } },
-    h('div', { class: 'cluster-mosaic' }, cl.representatives.slice(0, 6).map((p) => h('button', {
+    h('div', { class: 'cluster-mosaic' }, cl.representatives.slice(0, 6).map((p, i) => h('button', {
       title: `More like ${p.name}`, onclick: () => ctx.moreLikeThis(p.id),
-    }, h('img', { src: p.thumb_url, alt: p.name, loading: 'lazy' })))),
+    }, picture(p, i === 0 ? '(max-width: 700px) 30vw, 220px' : '(max-width: 700px) 15vw, 110px', ctx.caps())))),
     h('div', { class: 'cluster-meta' },
       h('span', { class: 'cluster-label', testid: 'cluster-label' }, cl.label || `Group ${cl.id + 1}`),
       h('span', { class: 'cluster-size' }, `${cl.size} photos`)))));
