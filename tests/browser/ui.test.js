@@ -316,6 +316,15 @@ async function main() {
     const ids = await page.locator(T('result-tile')).evaluateAll((els) => els.map((e) => +e.dataset.id));
     check(ids.length === inFolder.size && ids.every((i) => inFolder.has(i)), `folder filter: ${ids.length} results, all in ${folder.value}`);
     await shot('03-filtered.png');
+    const small = stats.facets.folders.find((f) => f.value.endsWith('/small'));
+    if (small) {
+      await page.selectOption(T('filter-folder'), small.value);
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="result-tile"]').length === 1);
+      await page.waitForFunction(() => { const i = document.querySelector('.tile img'); return i.complete && i.naturalWidth > 0; });
+      const size = await page.evaluate(() => { const r = document.querySelector('.tile img').getBoundingClientRect(); return [Math.round(r.width), Math.round(r.height)]; });
+      check(size[0] === 174 && size[1] === 38, `a 174x38 original is shown at its own size, not blown up (${size.join('x')})`);
+      await shot('03b-small-original.png');
+    }
     await page.click(T('filter-clear'));
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid="result-tile"]').length > n, inFolder.size);
 

@@ -22,7 +22,9 @@ cleanup() {
 trap cleanup EXIT
 
 PHOTOS="$TMP/photos"
-mkdir -p "$PHOTOS/flowers" "$PHOTOS/cameras" "$PHOTOS/variants"
+mkdir -p "$PHOTOS/flowers" "$PHOTOS/cameras" "$PHOTOS/variants" "$PHOTOS/small"
+# A 174x38 TIFF: an original smaller than a tile, which the UI must not blow up.
+cp -p "$VF_SHARED/photos/formats/exif-samples/tiff/Arbitro.tiff" "$PHOTOS/small/"
 for i in 0001 0002 0003 0004 0005 0006 0007 0008 0009 0010 0081 0082 0083 0084 0085 0086 0087 0088 0161 0162 0163 0164; do
   cp -p "$VF_SHARED/photos/flowers17/images/image_$i.jpg" "$PHOTOS/flowers/"
 done

@@ -162,7 +162,7 @@ function renderResults(data, clientMs) {
     title.textContent = `Similar to ${describeQuery()}`;
     document.title = `${title.textContent} · Viewfinder`;
     const t = data.timings || {};
-    const bits = [`${state.hits.length} results`];
+    const bits = [`${state.hits.length} result${state.hits.length === 1 ? '' : 's'}`];
     if (data.matched >= 0) bits.push(`${data.matched} match filters`);
     bits.push(`α ${(+data.alpha).toFixed(2)}`);
     if (t.server_ms !== undefined) bits.push(`${t.server_ms.toFixed(0)} ms server`);
