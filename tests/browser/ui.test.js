@@ -216,7 +216,29 @@ async function regionChecks(context) {
       await rpage.waitForSelector(`${T('toast')}:not(.hidden)`);
       check(/cannot explain/.test(await rpage.textContent(T('toast'))), 'heatmap: a server without /api/explain gets a clear message');
     }
+    if (!native.explain) {
+      // Until the server has /api/explain: the UI's own renderer, fed a synthetic 8x8 map,
+      // must lay the heatmap exactly over the picture part of the result and of the query
+      // (the query preview letterboxes its picture).
+      const fits = await rpage.evaluate(async () => {
+        const { drawHeatmap } = await import('/explain.js');
+        const values = Array.from({ length: 64 }, (_, i) => ((i % 8) + Math.floor(i / 8)) / 14);
+        const out = [];
+        for (const img of [document.querySelector('#details-img'), document.querySelector('#query-preview img')]) {
+          const c = drawHeatmap(img, [8, 8], values).getBoundingClientRect();
+          const b = img.getBoundingClientRect();
+          const s = Math.min(b.width / img.naturalWidth, b.height / img.naturalHeight);
+          const contain = getComputedStyle(img).objectFit === 'contain';
+          const w = contain ? img.naturalWidth * s : b.width, h = contain ? img.naturalHeight * s : b.height;
+          out.push(Math.abs(c.width - w) < 1.5 && Math.abs(c.height - h) < 1.5 &&
+            Math.abs(c.x - (b.x + (b.width - w) / 2)) < 1.5 && Math.abs(c.y - (b.y + (b.height - h) / 2)) < 1.5);
+        }
+        return out;
+      });
+      check(fits.length === 2 && fits.every(Boolean), `heatmap renderer: the map covers exactly the result's and the query's picture (${fits})`);
+    }
     await rpage.screenshot({ path: path.join(SHOTS, '18-heatmap.png') });
+    await rpage.evaluate(() => { for (const c of document.querySelectorAll('canvas.heatmap')) c.remove(); });
   } else {
     check(!native.explain, 'heatmap: the toggle is offered when the server can explain');
   }

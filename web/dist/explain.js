@@ -65,7 +65,7 @@ export function drawHeatmap(img, grid, values) {
   values.forEach((v, i) => {
     const t = (v - lo) / span;
     const [r, g, b] = rampColor(t);
-    px.data.set([r, g, b, Math.round(60 + 170 * t)], i * 4);
+    px.data.set([r, g, b, Math.round(20 + 215 * t * t)], i * 4);
   });
   ctx.putImageData(px, 0, 0);
   img.insertAdjacentElement('afterend', canvas);
