@@ -15,7 +15,7 @@
 namespace vf::cli_search {
 
 inline void add_filter_options(vf::cli::Args& args) {
-  args.option("from", "DATE", "captured on or after DATE (YYYY-MM-DD[THH:MM:SS])");
+  args.option("from", "DATE", "captured on or after DATE (YYYY-MM-DD[THH:MM[:SS]] or unix seconds)");
   args.option("to", "DATE", "captured on or before DATE (a date alone includes that whole day)");
   args.option("make", "TEXT", "camera make contains TEXT (case-insensitive)");
   args.option("model", "TEXT", "camera model contains TEXT (case-insensitive)");
