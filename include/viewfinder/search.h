@@ -27,6 +27,24 @@ struct Filters {
   bool empty() const;
 };
 
+// Filters from text parameters, the one reading of a filter for the HTTP API (query
+// parameters, JSON "filters" members) and the CLI options alike. Keys:
+//   date_from, date_to   YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] or unix seconds; a date alone
+//                        as date_to includes that whole day
+//   make, model, lens    substrings; camera: the same as model (the UI's camera facet)
+//   folder               a folder: its contents only ("/p/2019" does not match "/p/2019-old")
+//   path_prefix          a raw path prefix
+//   format, orientation  orientation: landscape | portrait | square
+//   min_width, min_height, min_rating
+//   gps_bbox             min_lat,min_lon,max_lat,max_lon (min_lon > max_lon crosses the antimeridian)
+//   bbox                 lat1,lon1,lat2,lon2: two opposite corners in any order
+// An empty value sets nothing. Throws vf::Error (InvalidArgument) naming a bad value.
+// parse_filter_param returns false for a key that is not a filter.
+bool parse_filter_param(const std::string& name, const std::string& value, Filters& filters);
+// All filter keys of `params`, applied in a fixed order (path_prefix after folder, camera
+// after model); other keys are ignored.
+Filters filters_from_params(const std::map<std::string, std::string>& params);
+
 // Hybrid presets from the spec: alpha weight on semantic similarity.
 std::optional<float> preset_alpha(const std::string& name);  // portrait 0.9, landscape 0.6, product 0.3
 

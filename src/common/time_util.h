@@ -1,6 +1,8 @@
-// Wall-clock helpers shared by the catalog (commit stamps) and the server (logs, status).
+// Clock helpers shared by the catalog (commit stamps), the search stage and the server
+// (logs, timings, status).
 #pragma once
 
+#include <chrono>
 #include <ctime>
 #include <string>
 
@@ -14,6 +16,11 @@ inline std::string now_iso_utc() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+// Milliseconds elapsed on the monotonic clock since `start` (request and stage timings).
+inline double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace vf

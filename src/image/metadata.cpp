@@ -10,6 +10,7 @@
 #include <ctime>
 #include <set>
 
+#include "common/value_parse.h"
 #include "image/image_internal.h"
 
 namespace vf::image {
@@ -60,28 +61,19 @@ std::optional<double> rational_of(const Exiv2::ExifData& ed, const char* key, lo
 
 // "YYYY:MM:DD HH:MM:SS" (EXIF) or "YYYY-MM-DDTHH:MM:SS[.fff][+hh:mm|Z]" (XMP) into parts.
 bool parse_datetime(const std::string& s, std::string& iso, std::string& offset, int64_t& unix_s) {
-  int Y, M, D, h = 0, m = 0, sec = 0;
-  if (std::sscanf(s.c_str(), "%4d%*1[:-]%2d%*1[:-]%2d%*1[ T]%2d:%2d:%2d", &Y, &M, &D, &h, &m, &sec) < 3)
-    return false;
-  if (Y < 1800 || Y > 2200 || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
-    return false;
+  const auto t = parse_civil_datetime(s);
+  if (!t || t->year < 1800 || t->year > 2200) return false;
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", Y, M, D, h, m, sec);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", t->year, t->month, t->day, t->hour, t->minute,
+                t->second);
   iso = buf;
   // An XMP time may carry its own offset after the seconds.
-  const size_t t = s.find('T');
-  if (t != std::string::npos) {
-    const size_t z = s.find_first_of("+-Z", t);
+  const size_t tpos = s.find('T');
+  if (tpos != std::string::npos) {
+    const size_t z = s.find_first_of("+-Z", tpos);
     if (z != std::string::npos) offset = s[z] == 'Z' ? "+00:00" : s.substr(z, 6);
   }
-  std::tm tm{};
-  tm.tm_year = Y - 1900;
-  tm.tm_mon = M - 1;
-  tm.tm_mday = D;
-  tm.tm_hour = h;
-  tm.tm_min = m;
-  tm.tm_sec = sec;
-  unix_s = static_cast<int64_t>(timegm(&tm));
+  unix_s = civil_to_unix(*t);
   return true;
 }
 

@@ -313,7 +313,7 @@ IndexReport LibraryImpl::index(const IndexParams& params, const ProgressFn& prog
 
 IndexReport Indexer::run() {
   if (params.roots.empty()) throw Error("nothing to index: give at least one file or folder", ErrorCode::InvalidArgument);
-  if (params.batch_size < 1) throw Error("--batch must be at least 1", ErrorCode::InvalidArgument);
+  if (params.batch_size < 1) throw Error("the index batch size must be at least 1 (got " + std::to_string(params.batch_size) + ")", ErrorCode::InvalidArgument);
   std::vector<std::string> roots;
   for (const auto& r : params.roots) roots.push_back(normalize_path(r));
 

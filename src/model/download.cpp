@@ -1,5 +1,5 @@
 // `viewfinder model download`: fetch a model from the Hugging Face hub with libcurl, resumable
-// and verified (see DownloadParams in engine.h).
+// and verified (see DownloadParams in hub.h).
 #include <curl/curl.h>
 #include <sys/stat.h>
 
@@ -14,6 +14,7 @@
 #include "model/model_config.h"
 #include "model/safetensors.h"
 #include "viewfinder/engine.h"
+#include "viewfinder/hub.h"
 #include "viewfinder/error.h"
 
 namespace vf {

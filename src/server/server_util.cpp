@@ -125,32 +125,6 @@ bool sniff_image(const std::string& b) {
   return false;
 }
 
-int64_t parse_date(const std::string& value, bool end_of_day) {
-  if (value.empty()) throw Error("empty date", ErrorCode::InvalidArgument);
-  bool digits = true;
-  for (size_t i = 0; i < value.size(); ++i)
-    if (!std::isdigit(static_cast<unsigned char>(value[i])) && !(i == 0 && value[i] == '-'))
-      digits = false;
-  if (digits && value.size() > 8) return std::stoll(value);  // unix seconds
-  std::tm tm{};
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  int n = std::sscanf(value.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s);
-  if (n != 3 && n != 5 && n != 6) n = std::sscanf(value.c_str(), "%4d-%2d-%2d %2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s);
-  if ((n != 3 && n != 5 && n != 6) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-      s > 60)
-    throw Error("bad date '" + value + "' (want YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS or unix seconds)",
-                ErrorCode::InvalidArgument);
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  int64_t t = timegm(&tm);
-  if (n == 3 && end_of_day) t += 86399;
-  return t;
-}
-
 std::string normalise_hex_color(const std::string& value) {
   std::string v = value;
   if (!v.empty() && v[0] == '#') v = v.substr(1);
@@ -159,30 +133,6 @@ std::string normalise_hex_color(const std::string& value) {
   if (!ok) throw Error("bad colour '" + value + "' (want #rrggbb)", ErrorCode::InvalidArgument);
   for (auto& c : v) c = char(std::tolower(static_cast<unsigned char>(c)));
   return "#" + v;
-}
-
-int64_t parse_int(const std::string& value, const std::string& what, int64_t lo, int64_t hi) {
-  errno = 0;
-  char* end = nullptr;
-  long long v = std::strtoll(value.c_str(), &end, 10);
-  if (value.empty() || errno || !end || *end)
-    throw Error("bad " + what + " '" + value + "' (want an integer)", ErrorCode::InvalidArgument);
-  if (v < lo || v > hi)
-    throw Error(what + " " + value + " out of range [" + std::to_string(lo) + ", " +
-                    std::to_string(hi) + "]",
-                ErrorCode::InvalidArgument);
-  return v;
-}
-
-double parse_number(const std::string& value, const std::string& what, double lo, double hi) {
-  errno = 0;
-  char* end = nullptr;
-  double v = std::strtod(value.c_str(), &end);
-  if (value.empty() || errno || !end || *end || !std::isfinite(v))
-    throw Error("bad " + what + " '" + value + "' (want a number)", ErrorCode::InvalidArgument);
-  if (v < lo || v > hi)
-    throw Error(what + " " + value + " out of range", ErrorCode::InvalidArgument);
-  return v;
 }
 
 std::string basename_of(const std::string& path) {

@@ -1,5 +1,6 @@
 // Internal helpers of the HTTP server that need no library: authentication, path
-// containment, request parsing. Kept apart so that the security rules sit in one place.
+// containment, static-file names, upload sniffing. Kept apart so that the security rules
+// sit in one place. (Integers, numbers and dates of requests: common/value_parse.h.)
 #pragma once
 
 #include <cstdint>
@@ -34,16 +35,8 @@ std::string mime_for(const std::string& name);
 // WebP, TIFF/RAW, HEIF/AVIF, BMP). A cheap reject before the decoder sees the bytes.
 bool sniff_image(const std::string& bytes);
 
-// "2019-03-14" or "2019-03-14T09:30:00" (read as UTC) or unix seconds. `end_of_day` makes a
-// bare date mean its last second (inclusive ranges). Throws vf::Error on a bad value.
-int64_t parse_date(const std::string& value, bool end_of_day);
-
 // "#rrggbb" (or "rrggbb") normalised to "#rrggbb"; throws vf::Error otherwise.
 std::string normalise_hex_color(const std::string& value);
-
-// Strict integer / number parsing for query parameters; throws vf::Error naming `what`.
-int64_t parse_int(const std::string& value, const std::string& what, int64_t lo, int64_t hi);
-double parse_number(const std::string& value, const std::string& what, double lo, double hi);
 
 std::string basename_of(const std::string& path);
 

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "viewfinder/server.h"
 #include "viewfinder/viewfinder.h"
 
 namespace {

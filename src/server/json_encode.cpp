@@ -1,0 +1,126 @@
+#include "server/json_encode.h"
+
+#include <sstream>
+
+#include "server/server_util.h"
+
+namespace vf::server {
+
+namespace {
+
+template <class T>
+json opt(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+}  // namespace
+
+json photo_summary(const PhotoRecord& p) {
+  const auto& m = p.meta;
+  std::string id = std::to_string(p.id);
+  json j = {{"id", p.id},
+            {"name", basename_of(p.path)},
+            {"path", p.path},
+            {"folder", p.folder},
+            {"format", m.format},
+            {"width", m.width},
+            {"height", m.height},
+            {"capture_time", m.capture_time},
+            {"make", m.make},
+            {"model", m.model},
+            {"lens", m.lens},
+            {"rating", m.rating ? json(*m.rating) : json(nullptr)},
+            {"thumb_url", "/api/photos/" + id + "/thumb"},
+            {"preview_url", "/api/photos/" + id + "/preview"},
+            {"original_url", "/api/photos/" + id + "/original"}};
+  return j;
+}
+
+json photo_detail(const PhotoRecord& p) {
+  json j = photo_summary(p);
+  const auto& m = p.meta;
+  j["mime"] = m.mime;
+  j["file_size"] = m.file_size;
+  j["content_hash"] = m.content_hash;
+  j["stored_width"] = m.stored_width;
+  j["stored_height"] = m.stored_height;
+  j["orientation"] = m.orientation;
+  j["capture_offset"] = m.capture_offset;
+  j["capture_time_source"] = m.capture_time_source;
+  j["capture_unix"] = m.capture_unix;
+  j["focal_length_mm"] = opt(m.focal_length_mm);
+  j["aperture_f"] = opt(m.aperture_f);
+  j["exposure_s"] = opt(m.exposure_s);
+  j["iso"] = opt(m.iso);
+  j["gps"] = m.gps_lat && m.gps_lon ? json{{"lat", *m.gps_lat}, {"lon", *m.gps_lon}, {"alt", opt(m.gps_alt)}}
+                                    : json(nullptr);
+  j["keywords"] = m.keywords;
+  return j;
+}
+
+json hit_json(const SearchHit& h) {
+  json j = photo_summary(h.photo);
+  j["id"] = h.id;
+  j["score"] = h.score;
+  j["semantic"] = h.semantic;
+  j["color"] = h.color;
+  return j;
+}
+
+json timings_json(const SearchTimings& t) {
+  return {{"decode_ms", t.decode_ms}, {"embed_ms", t.embed_ms}, {"search_ms", t.search_ms},
+          {"total_ms", t.total_ms}};
+}
+
+json info_json(const LibraryInfo& i) {
+  return {{"dir", i.dir},
+          {"photos", i.photos},
+          {"embedded", i.embedded},
+          {"failed", i.failed},
+          {"model_id", i.model_id},
+          {"pooling", i.pooling},
+          {"precision", i.precision},
+          {"dim", i.dim},
+          {"index_type", i.index_type},
+          {"index_vectors", i.index_vectors},
+          {"catalog_bytes", i.catalog_bytes},
+          {"index_bytes", i.index_bytes},
+          {"thumbs_bytes", i.thumbs_bytes},
+          {"index_memory_bytes", i.index_memory_bytes},
+          {"last_indexed", i.last_indexed}};
+}
+
+json index_report_json(const IndexReport& r) {
+  return {{"scanned", r.scanned},   {"added", r.added},         {"changed", r.changed},
+          {"moved", r.moved},       {"deleted", r.deleted},     {"unchanged", r.unchanged},
+          {"embedded", r.embedded}, {"reembedded", r.reembedded}, {"failed", r.failed},
+          {"seconds", r.seconds},   {"images_per_s", r.images_per_s}};
+}
+
+json clusters_json(const Library& library, const ClusterResult& c) {
+  json cl = json::array();
+  for (auto& x : c.clusters) {
+    json reps = json::array();
+    for (auto id : x.representatives)
+      if (auto rec = library.photo(id)) reps.push_back(photo_summary(*rec));
+    cl.push_back({{"id", x.id}, {"size", x.size}, {"label", x.label}, {"representatives", reps}});
+  }
+  json sk = json::array();
+  for (auto& [k, s] : c.silhouette_by_k) sk.push_back({{"k", k}, {"silhouette", s}});
+  return json{{"computed", true}, {"k", c.k}, {"inertia", c.inertia}, {"silhouette", c.silhouette},
+              {"silhouette_by_k", sk}, {"clusters", cl}};
+}
+
+std::string json_scalar_string(const json& v, const std::string& key) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  if (v.is_number()) {
+    std::ostringstream s;
+    s << v.get<double>();
+    return s.str();
+  }
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  throw Error("'" + key + "' must be a string or number", ErrorCode::InvalidArgument);
+}
+
+}  // namespace vf::server

@@ -1,0 +1,68 @@
+// GET /api/duplicates: exact and near-duplicate groups with a suggested keeper. The answer is
+// cached per library generation and parameters (it walks the whole index).
+#include "common/value_parse.h"
+#include "server/json_encode.h"
+#include "server/routes.h"
+#include "server/server_state.h"
+
+namespace vf::server {
+
+namespace {
+
+json duplicate_groups_json(const Library& library, const std::vector<DupeGroup>& groups, int64_t& photos) {
+  json out = json::array();
+  for (auto& grp : groups) {
+    json members = json::array();
+    for (auto& mem : grp.members) {
+      json s;
+      if (auto rec = library.photo(mem.id)) s = photo_summary(*rec);
+      else s = {{"id", mem.id}, {"path", mem.path}};
+      s["similarity"] = mem.similarity;
+      s["keeper"] = mem.id == grp.keeper;
+      members.push_back(s);
+    }
+    photos += int64_t(grp.members.size());
+    out.push_back({{"kind", grp.kind}, {"keeper", grp.keeper}, {"keeper_reason", grp.keeper_reason},
+                   {"members", members}});
+  }
+  return out;
+}
+
+Reply duplicates(ServerState& s, const Request& req) {
+  auto m = params_map(req);
+  DupeParams dp;
+  if (m.count("threshold")) dp.threshold = float(parse_number(m["threshold"], "threshold", 0.5, 1.0));
+  if (m.count("exact")) dp.exact = m["exact"] != "0" && m["exact"] != "false";
+  if (m.count("near")) dp.near = m["near"] != "0" && m["near"] != "false";
+  std::string key = std::to_string(dp.threshold) + "|" + std::to_string(dp.exact) + std::to_string(dp.near);
+  for (auto& k : {"threshold", "exact", "near"}) m.erase(k);
+  dp.filters = filters_from_params(m);
+  for (auto& [k, v] : m) key += "|" + k + "=" + v;
+  auto g = s.gen();
+  {
+    std::lock_guard<std::mutex> lock(g->cache_mu);
+    auto it = g->dupes_cache.find(key);
+    if (it != g->dupes_cache.end()) return json_reply(it->second);
+  }
+  return s.limited([&](int, double queue_ms) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto groups = find_duplicates(*g->library, dp);
+    int64_t photos = 0;
+    json out = duplicate_groups_json(*g->library, groups, photos);
+    json body = {{"groups", out},
+                 {"photos", photos},
+                 {"threshold", dp.threshold},
+                 {"timings", {{"total_ms", ms_since(t0)}, {"queue_ms", queue_ms}}}};
+    {
+      std::lock_guard<std::mutex> lock(g->cache_mu);
+      g->dupes_cache[key] = body;
+    }
+    return json_reply(body);
+  });
+}
+
+}  // namespace
+
+void add_duplicate_routes(RouteTable& routes) { routes.get("/api/duplicates", duplicates); }
+
+}  // namespace vf::server
