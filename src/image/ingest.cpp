@@ -36,7 +36,7 @@ void fill_from_decoder(const image::DecodedImage& d, bool oriented, PhotoMetadat
   meta.mime = d.mime;
   meta.stored_width = d.stored_width;
   meta.stored_height = d.stored_height;
-  // HEIF is rotated by libheif already (d.orientation == 1); others swap for 5..8.
+  // Swap for 5..8 (HEIF whose container transforms libheif applied reports 1 here).
   const bool swap = oriented && d.orientation >= 5;
   meta.width = swap ? d.stored_height : d.stored_width;
   meta.height = swap ? d.stored_width : d.stored_height;

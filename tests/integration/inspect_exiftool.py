@@ -39,24 +39,23 @@ root = os.path.join(shared, "photos", "camera_exif")
 files = sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
 assert len(files) >= 100, f"expected the camera set under {root}"
 
-tags = ["-EXIF:DateTimeOriginal", "-XMP-exif:DateTimeOriginal", "-XMP-photoshop:DateCreated",
-        "-EXIF:CreateDate", "-XMP-xmp:CreateDate", "-File:FileModifyDate", "-EXIF:Make", "-EXIF:Model", "-EXIF:LensModel",
+tags = ["-EXIF:DateTimeOriginal",
+        "-EXIF:Make", "-EXIF:Model",
         "-EXIF:FocalLength", "-EXIF:FNumber", "-EXIF:ApertureValue", "-EXIF:ExposureTime",
         "-EXIF:ShutterSpeedValue", "-EXIF:ISO",
         "-Composite:GPSLatitude", "-Composite:GPSLongitude", "-EXIF:GPSAltitude",
         "-EXIF:GPSAltitudeRef",
-        "-EXIF:Orientation"]
+        "-EXIF:Orientation", "-File:FileModifyDate"]
 ref = {e["SourceFile"]: e for e in json.loads(subprocess.run(
-    ["exiftool", "-j", "-n", "-q", "-q", "-G1"] + tags + files, capture_output=True, text=True).stdout)}
-# Group names only where two groups share a tag name (DateTimeOriginal, CreateDate).
-for e in ref.values():
-    for k in list(e):
-        if ":" in k:
-            group, name = k.split(":", 1)
-            if name in ("DateTimeOriginal", "CreateDate", "DateCreated"):
-                e[f"{group}:{name}"] = e.pop(k)
-            else:
-                e.setdefault(name, e.pop(k))
+    ["exiftool", "-j", "-n", "-q", "-q"] + tags + files, capture_output=True, text=True).stdout)}
+# Dates and GPS fields by group ("IFD0:DateTimeOriginal", "XMP-xmp:CreateDate", "GPS:...").
+date_tags = ["-EXIF:DateTimeOriginal", "-XMP-exif:DateTimeOriginal", "-XMP-photoshop:DateCreated",
+             "-EXIF:CreateDate", "-XMP-xmp:CreateDate", "-GPS:all"]
+for e in json.loads(subprocess.run(["exiftool", "-j", "-n", "-q", "-q", "-G1"] + date_tags + files,
+                                   capture_output=True, text=True).stdout):
+    ref.setdefault(e.pop("SourceFile"), {}).update(e)
+GPS_POSITION_ONLY = {"GPS:GPSVersionID", "GPS:GPSLatitudeRef", "GPS:GPSLatitude", "GPS:GPSLongitudeRef",
+                     "GPS:GPSLongitude", "GPS:GPSAltitudeRef", "GPS:GPSAltitude"}
 # Lens names as exiftool prints them (LensID is a name only in print form).
 lens_ref = {e["SourceFile"]: e for e in json.loads(subprocess.run(
     ["exiftool", "-j", "-q", "-q", "-LensModel", "-LensID", "-Lens"] + files,
@@ -103,7 +102,7 @@ def lens_eq(ours, names, make):
 
 
 checked = dated = undated = with_lens = lens_found = 0
-known_misses = []
+known_misses, null_islands = [], []
 for path in files:
     r, o = ref.get(path, {}), ours.get(path)
     if o is None or not o["ok"]:
@@ -154,6 +153,11 @@ for path in files:
     lat, lon = r.get("GPSLatitude"), r.get("GPSLongitude")
     if not (isinstance(lat, (int, float)) and isinstance(lon, (int, float)) and abs(lat) <= 90 and abs(lon) <= 180):
         r["GPSLatitude"] = r["GPSLongitude"] = None
+    # Null island: 0,0 (and at most a zero altitude) with no other GPS field is no location.
+    gps_fields = {k for k in r if k.startswith("GPS:")}
+    if lat == 0 and lon == 0 and gps_fields <= GPS_POSITION_ONLY and not r.get("GPSAltitude"):
+        r["GPSLatitude"] = r["GPSLongitude"] = r["GPSAltitude"] = None
+        null_islands.append(name)
     if isinstance(r.get("GPSAltitude"), (int, float)) and r.get("GPSAltitudeRef") == 1:
         r["GPSAltitude"] = -r["GPSAltitude"]
     for field, key in [("FocalLength", "focal_length_mm"), ("Aperture", "aperture_f"),
@@ -190,6 +194,8 @@ print(f"  capture time: {dated} dated as exiftool dates them, {undated} without 
       f"(file time only)")
 print(f"  lens: found for {lens_found} of {with_lens} files exiftool shows a lens for; "
       f"known misses: {', '.join(known_misses) or 'none'}")
+
+print(f"  null island in the set (0,0 and nothing else, so no location): {', '.join(null_islands) or 'none'}")
 
 # Edited copies of a real photo: null island and an impossible date.
 src = os.path.join(root, "metadata-extractor", "Canon EOS 450D.jpg")
