@@ -39,18 +39,35 @@ struct PhotoMetadata {
   std::string content_hash;    // xxh3-128 of the file bytes, 32 hex chars
   int stored_width = 0, stored_height = 0;  // as stored
   int width = 0, height = 0;   // after orientation
-  int orientation = 1;         // EXIF orientation 1..8
+  // EXIF orientation 1..8 that is applied to the stored pixels to display them. For HEIF/AVIF
+  // it is 1 when the container's irot/imir transforms (applied by libheif) or the MIAF brand
+  // make the EXIF tag informative only; see docs/ingestion.md, "Orientation".
+  int orientation = 1;
   // Capture time as ISO-8601 local time ("2019-03-14T09:30:12"), with the UTC offset when
-  // known ("+01:00"); empty when unknown. capture_time_source says where it came from:
-  // "exif:DateTimeOriginal" | "exif:DateTimeDigitized" | "exif:DateTime" | "xmp:DateCreated" |
-  // "file:mtime".
+  // known ("+01:00"). Only a date the file records for the moment of capture counts, in this
+  // order: "exif:DateTimeOriginal", "xmp:DateTimeOriginal", "xmp:DateCreated"
+  // (photoshop:DateCreated), "exif:DateTimeDigitized", "xmp:CreateDate" (capture_time_source
+  // says which). EXIF DateTime is the last *edit* and the file time is not a capture either:
+  // a photo without a capture date has an EMPTY capture_time (capture_unix is then 0 and
+  // means nothing); its file time is in file_time below.
   std::string capture_time;
   std::string capture_offset;
   std::string capture_time_source;
   int64_t capture_unix = 0;  // seconds since epoch (UTC when the offset is known, else as local)
-  std::string make, model, lens;
+  // The file's modification time, UTC ("2026-11-30T15:26:25Z"), and the same in seconds since
+  // epoch. A FILE time, not a capture time: shown labelled as such, never used by date
+  // filters or "newest first" unless the user asks for file times. Empty/0 for bytes without
+  // a file (uploads through ingest_bytes).
+  std::string file_time;
+  int64_t file_time_unix = 0;
+  std::string make, model;
+  // Lens model or name (EXIF/XMP LensModel, maker-note lens names, XMP aux:Lens) or, for
+  // compact cameras and unnamed lenses, its focal range ("7.1 - 21.3 mm"); "" when unknown.
+  std::string lens;
   std::optional<double> focal_length_mm, aperture_f, exposure_s;
   std::optional<int> iso;
+  // GPS position; none when absent, out of range, or exactly 0,0 with no other GPS field
+  // ("null island": a receiver without a fix writes zeros).
   std::optional<double> gps_lat, gps_lon, gps_alt;
   std::optional<int> rating;          // XMP rating, -1..5
   std::vector<std::string> keywords;  // XMP dc:subject / IPTC keywords
@@ -82,7 +99,8 @@ struct IngestedPhoto {
   uint64_t phash = 0;                  // 64-bit DCT perceptual hash
 };
 
-// Reads one file fully: metadata, model input, thumbnails, features. Throws vf::Error.
+// Reads one file fully: metadata, model input, thumbnails, features. Throws vf::Error; a file
+// that is not an image at all says so: "<path>: not an image: text file" (ErrorCode::BadImage).
 IngestedPhoto ingest_file(const std::string& path, const IngestParams& params = {});
 // Same, from bytes in memory (uploads); `name` is used in messages only.
 IngestedPhoto ingest_bytes(const uint8_t* data, size_t size, const std::string& name,
@@ -102,5 +120,15 @@ std::vector<float> preprocess_for_model(const RgbImage& rgb, int shortest_edge, 
 
 // True if the file's leading bytes look like an image format we read.
 bool looks_like_image(const std::string& path);
+
+// Why the file's content is not an image we read ("text file", "PDF document", "empty file",
+// "unrecognised content (starts with 50 4b 03 04)"); "" when it looks like an image. A file
+// that cannot be opened gives the system's reason.
+std::string not_an_image_reason(const std::string& path);
+
+// True if the file name ends in an extension photos usually have (.jpg, .heic, .png, .dng,
+// ...; case-insensitive). A file named like a photo whose content is not an image is a
+// failure to list, not a file to skip silently.
+bool has_image_extension(const std::string& path);
 
 }  // namespace vf

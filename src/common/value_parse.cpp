@@ -35,13 +35,23 @@ double parse_number(const std::string& value, const std::string& what, double lo
   return v;
 }
 
+namespace {
+bool is_leap_year(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+int days_in_month(int year, int month) {
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return month == 2 && is_leap_year(year) ? 29 : days[month - 1];
+}
+}  // namespace
+
+// A date that does not exist (month 13, February 30, 25:00) is rejected, not normalised: in a
+// filter it is a typo, in a file a broken tag, and a normalised date would be a made-up one.
 std::optional<CivilDateTime> parse_civil_datetime(const std::string& text) {
   CivilDateTime t;
   t.fields = std::sscanf(text.c_str(), "%4d%*1[:-]%2d%*1[:-]%2d%*1[ T]%2d:%2d:%2d", &t.year, &t.month, &t.day,
                          &t.hour, &t.minute, &t.second);
   if (t.fields < 3) return std::nullopt;
-  if (t.month < 1 || t.month > 12 || t.day < 1 || t.day > 31 || t.hour < 0 || t.hour > 23 || t.minute < 0 ||
-      t.minute > 59 || t.second < 0 || t.second > 60)
+  if (t.month < 1 || t.month > 12 || t.day < 1 || t.day > days_in_month(t.year, t.month) || t.hour < 0 ||
+      t.hour > 23 || t.minute < 0 || t.minute > 59 || t.second < 0 || t.second > 59)
     return std::nullopt;
   return t;
 }

@@ -353,10 +353,13 @@ DecodedImage decode_impl(const uint8_t* data, size_t size, const std::string& na
     out.mime = mime_for_format(format);
     out.stored_width = header.width();
     out.stored_height = header.height();
-    // libheif has already applied the HEIF irot/imir transforms; EXIF orientation in a HEIF
-    // file describes the stored bitstream and must not be applied again.
-    out.orientation = (format == "heif" || format == "avif") ? 1 : vips_orientation(header);
     out.exif_blob = vips_exif_blob(header);
+    // libheif has already applied the HEIF irot/imir transforms, and libvips drops the EXIF
+    // orientation of HEIF files; which orientation still applies is the rule in
+    // heif_orientation.cpp (container transforms or MIAF brand: none, else EXIF's).
+    out.orientation = (format == "heif" || format == "avif")
+                          ? heif_orientation_to_apply(data, size, out.exif_blob)
+                          : vips_orientation(header);
     check_pixels(name, out.stored_width, out.stored_height, req.limits);
     if (header_only) return out;
     vips::VImage img = header;

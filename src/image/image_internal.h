@@ -65,6 +65,20 @@ RgbImage apply_orientation(const RgbImage& in, int orientation);
 void read_exiv2_metadata(const uint8_t* data, size_t size, const std::vector<uint8_t>& exif_blob,
                          PhotoMetadata& meta);
 
+// EXIF/XMP date-time text into ISO-8601 local time, its UTC offset ("" when the text has
+// none) and seconds since epoch. False for text that is not a real date (month 13, Feb 30).
+bool parse_datetime(const std::string& text, std::string& iso, std::string& offset,
+                    int64_t& unix_s);
+
+// The orientation to apply to libheif's output for a HEIF/AVIF file (docs/ingestion.md,
+// "Orientation"): 1 when the container has irot/imir transforms (libheif applied them) or
+// carries the MIAF brand (EXIF orientation is informative only), else the EXIF orientation
+// (`exif_blob` as the decoder found it), as Apple's decoders do for such files.
+int heif_orientation_to_apply(const uint8_t* data, size_t size, const std::vector<uint8_t>& exif_blob);
+
+// What a file whose content is not a supported image is ("text file", "PDF document", ...).
+std::string describe_non_image(const uint8_t* data, size_t size);
+
 // Header-only probe: format, stored size, orientation (no pixel decode).
 DecodedImage probe_buffer(const uint8_t* data, size_t size, const std::string& name,
                           const DecodeLimits& limits);

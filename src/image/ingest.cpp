@@ -12,6 +12,23 @@ void fill_file_fields(const uint8_t* data, size_t size, int64_t mtime_ns, PhotoM
   meta.file_size = static_cast<int64_t>(size);
   meta.mtime_ns = mtime_ns;
   meta.content_hash = image::content_hash_hex(data, size);
+  // The file time, kept apart from the capture time (which it never replaces).
+  if (mtime_ns > 0) {
+    const time_t t = static_cast<time_t>(mtime_ns / 1'000'000'000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    meta.file_time = buf;
+    meta.file_time_unix = static_cast<int64_t>(t);
+  }
+}
+
+// A file that is not an image at all gets a reason ("not an image: text file") before any
+// decoder sees it, so that the indexer can list it under failures with that reason.
+void reject_non_image(const uint8_t* data, size_t size, const std::string& name) {
+  if (size > 0 && image::sniff_format(data, size).empty())
+    throw Error(name + ": not an image: " + image::describe_non_image(data, size), ErrorCode::BadImage);
 }
 
 void fill_from_decoder(const image::DecodedImage& d, bool oriented, PhotoMetadata& meta) {
@@ -19,34 +36,19 @@ void fill_from_decoder(const image::DecodedImage& d, bool oriented, PhotoMetadat
   meta.mime = d.mime;
   meta.stored_width = d.stored_width;
   meta.stored_height = d.stored_height;
-  // HEIF is rotated by libheif already (d.orientation == 1); others swap for 5..8.
+  // Swap for 5..8 (HEIF whose container transforms libheif applied reports 1 here).
   const bool swap = oriented && d.orientation >= 5;
   meta.width = swap ? d.stored_height : d.stored_width;
   meta.height = swap ? d.stored_width : d.stored_height;
   meta.orientation = d.orientation;
 }
 
-// Last resort for the capture time: the file's modification time, in UTC.
-void capture_time_fallback(PhotoMetadata& meta) {
-  if (!meta.capture_time.empty() || meta.mtime_ns <= 0) return;
-  const time_t t = static_cast<time_t>(meta.mtime_ns / 1'000'000'000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  meta.capture_time = buf;
-  meta.capture_offset = "+00:00";
-  meta.capture_time_source = "file:mtime";
-  meta.capture_unix = static_cast<int64_t>(t);
-}
-
 void read_metadata_into(const uint8_t* data, size_t size, const image::DecodedImage& d,
                         PhotoMetadata& meta) {
   const int decoder_orientation = meta.orientation;
   image::read_exiv2_metadata(data, size, d.exif_blob, meta);
-  // The tag value is reported as found in the file (exiv2), but for pixels the decoder's
-  // view wins: HEIF orientation is applied by libheif, so the decoder reports 1 there.
-  if (d.format == "heif" || d.format == "avif") return;
+  // The decoder's view wins: it is the orientation applied to the pixels (for HEIF/AVIF the
+  // rule of heif_orientation.cpp, not the EXIF tag that exiv2 reads).
   if (d.format != "raw") meta.orientation = decoder_orientation;
 }
 
@@ -55,6 +57,7 @@ IngestedPhoto ingest_impl(const uint8_t* data, size_t size, const std::string& n
   IngestedPhoto out;
   out.path = name;
   fill_file_fields(data, size, mtime_ns, out.meta);
+  reject_non_image(data, size, name);
 
   image::DecodeRequest req;
   req.apply_orientation = params.apply_orientation;
@@ -68,7 +71,6 @@ IngestedPhoto ingest_impl(const uint8_t* data, size_t size, const std::string& n
   const image::DecodedImage d = image::decode_buffer(data, size, name, req);
   fill_from_decoder(d, params.apply_orientation, out.meta);
   read_metadata_into(data, size, d, out.meta);
-  capture_time_fallback(out.meta);
 
   if (params.model_input_size > 0)
     out.model_input = preprocess_for_model(d.rgb, params.resize_shortest_edge,
@@ -113,10 +115,10 @@ PhotoMetadata read_metadata(const std::string& path) {
   const std::vector<uint8_t> bytes = image::read_file_bytes(path, limits.max_file_bytes, &mtime_ns);
   PhotoMetadata meta;
   fill_file_fields(bytes.data(), bytes.size(), mtime_ns, meta);
+  reject_non_image(bytes.data(), bytes.size(), path);
   const image::DecodedImage d = image::probe_buffer(bytes.data(), bytes.size(), path, limits);
   fill_from_decoder(d, true, meta);
   read_metadata_into(bytes.data(), bytes.size(), d, meta);
-  capture_time_fallback(meta);
   return meta;
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/value_parse.h"
 #include "image/image_internal.h"
+#include "image/lens.h"
 
 namespace vf::image {
 namespace {
@@ -59,15 +60,21 @@ std::optional<double> rational_of(const Exiv2::ExifData& ed, const char* key, lo
   }
 }
 
-// "YYYY:MM:DD HH:MM:SS" (EXIF) or "YYYY-MM-DDTHH:MM:SS[.fff][+hh:mm|Z]" (XMP) into parts.
+}  // namespace
+
+// "YYYY:MM:DD HH:MM:SS" (EXIF) or "YYYY-MM-DD[THH:MM[:SS][.fff][+hh:mm|Z]]" (XMP) into parts.
+// A date that does not exist (month 13, February 30, 25:00) is rejected, not normalised: it
+// is a broken tag, and a normalised date would be a made-up one.
 bool parse_datetime(const std::string& s, std::string& iso, std::string& offset, int64_t& unix_s) {
   const auto t = parse_civil_datetime(s);
-  if (!t || t->year < 1800 || t->year > 2200) return false;
+  // A date alone is fine (XMP); an hour alone is not.
+  if (!t || t->fields == 4 || t->year < 1800 || t->year > 2200) return false;
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", t->year, t->month, t->day, t->hour, t->minute,
                 t->second);
   iso = buf;
   // An XMP time may carry its own offset after the seconds.
+  offset.clear();
   const size_t tpos = s.find('T');
   if (tpos != std::string::npos) {
     const size_t z = s.find_first_of("+-Z", tpos);
@@ -77,6 +84,8 @@ bool parse_datetime(const std::string& s, std::string& iso, std::string& offset,
   return true;
 }
 
+namespace {
+
 int64_t offset_seconds(const std::string& off) {
   int hh = 0, mm = 0;
   if (off.size() >= 6 && (off[0] == '+' || off[0] == '-') &&
@@ -85,22 +94,41 @@ int64_t offset_seconds(const std::string& off) {
   return INT64_MIN;
 }
 
+std::string xmp_text(const Exiv2::XmpData& xmp, const char* key) {
+  try {
+    auto it = xmp.findKey(Exiv2::XmpKey(key));
+    if (it != xmp.end()) return it->toString();
+  } catch (...) {
+  }
+  return "";
+}
+
+// Capture time, in the order of docs/ingestion.md: the moment of capture (EXIF or XMP
+// DateTimeOriginal, photoshop:DateCreated), then the moment of digitising (EXIF
+// DateTimeDigitized, xmp:CreateDate), which is the capture for a camera and the scan for a
+// scanner. EXIF DateTime (the last edit) and the file time are never a capture time.
+// Canon CRW (CIFF) capture dates reach us as Exif.Photo.DateTimeOriginal through exiv2.
 void read_capture_time(const Exiv2::ExifData& ed, const Exiv2::XmpData& xmp, PhotoMetadata& meta) {
   struct Source {
+    bool exif;            // else XMP
     const char* key;
-    const char* offset_key;
+    const char* offset_key;  // EXIF only: the separate OffsetTime* tag
     const char* name;
   };
   static const Source sources[] = {
-      {"Exif.Photo.DateTimeOriginal", "Exif.Photo.OffsetTimeOriginal", "exif:DateTimeOriginal"},
-      {"Exif.Photo.DateTimeDigitized", "Exif.Photo.OffsetTimeDigitized", "exif:DateTimeDigitized"},
-      {"Exif.Image.DateTime", "Exif.Photo.OffsetTime", "exif:DateTime"},
+      {true, "Exif.Photo.DateTimeOriginal", "Exif.Photo.OffsetTimeOriginal", "exif:DateTimeOriginal"},
+      {true, "Exif.Image.DateTimeOriginal", "Exif.Photo.OffsetTimeOriginal", "exif:DateTimeOriginal"},
+      {false, "Xmp.exif.DateTimeOriginal", nullptr, "xmp:DateTimeOriginal"},
+      {false, "Xmp.photoshop.DateCreated", nullptr, "xmp:DateCreated"},
+      {true, "Exif.Photo.DateTimeDigitized", "Exif.Photo.OffsetTimeDigitized", "exif:DateTimeDigitized"},
+      {false, "Xmp.xmp.CreateDate", nullptr, "xmp:CreateDate"},
   };
   for (const auto& src : sources) {
     std::string iso, off;
     int64_t unix_s = 0;
-    if (!parse_datetime(str_of(ed, src.key), iso, off, unix_s)) continue;
-    off = trim(str_of(ed, src.offset_key));
+    const std::string value = src.exif ? str_of(ed, src.key) : xmp_text(xmp, src.key);
+    if (!parse_datetime(value, iso, off, unix_s)) continue;
+    if (src.exif) off = trim(str_of(ed, src.offset_key));
     meta.capture_time = iso;
     meta.capture_time_source = src.name;
     const int64_t off_s = offset_seconds(off);
@@ -110,25 +138,6 @@ void read_capture_time(const Exiv2::ExifData& ed, const Exiv2::XmpData& xmp, Pho
     }
     meta.capture_unix = unix_s;
     return;
-  }
-  try {
-    for (const char* key : {"Xmp.photoshop.DateCreated", "Xmp.xmp.CreateDate", "Xmp.exif.DateTimeOriginal"}) {
-      auto it = xmp.findKey(Exiv2::XmpKey(key));
-      if (it == xmp.end()) continue;
-      std::string iso, off;
-      int64_t unix_s = 0;
-      if (!parse_datetime(it->toString(), iso, off, unix_s)) continue;
-      meta.capture_time = iso;
-      meta.capture_time_source = "xmp:DateCreated";
-      const int64_t off_s = offset_seconds(off);
-      if (off_s != INT64_MIN) {
-        meta.capture_offset = off.substr(0, 6);
-        unix_s -= off_s;
-      }
-      meta.capture_unix = unix_s;
-      return;
-    }
-  } catch (...) {
   }
 }
 
@@ -147,11 +156,24 @@ std::optional<double> gps_coord(const Exiv2::ExifData& ed, const char* key, cons
   return v;
 }
 
+// 0,0 with nothing else that a fix leaves behind (altitude, a time stamp, satellites, a
+// processing method, a map datum other than the default...) is a receiver without a fix
+// writing zeros, not a photo taken in the Gulf of Guinea.
+bool is_null_island(const Exiv2::ExifData& ed, const PhotoMetadata& meta) {
+  if (!meta.gps_lat || !meta.gps_lon || *meta.gps_lat != 0.0 || *meta.gps_lon != 0.0) return false;
+  if (meta.gps_alt && *meta.gps_alt != 0.0) return false;
+  static const std::set<std::string> position_only = {
+      "Exif.GPSInfo.GPSVersionID",   "Exif.GPSInfo.GPSLatitudeRef", "Exif.GPSInfo.GPSLatitude",
+      "Exif.GPSInfo.GPSLongitudeRef", "Exif.GPSInfo.GPSLongitude",  "Exif.GPSInfo.GPSAltitudeRef",
+      "Exif.GPSInfo.GPSAltitude",    "Exif.Image.GPSTag"};
+  for (const auto& d : ed)
+    if (d.groupName() == "GPSInfo" && !position_only.count(d.key())) return false;
+  return true;
+}
+
 void read_exif(const Exiv2::ExifData& ed, PhotoMetadata& meta) {
   meta.make = str_of(ed, "Exif.Image.Make");
   meta.model = str_of(ed, "Exif.Image.Model");
-  meta.lens = str_of(ed, "Exif.Photo.LensModel");
-  if (meta.lens.empty()) meta.lens = str_of(ed, "Exif.Image.LensModel");  // DNG
   meta.focal_length_mm = rational_of(ed, "Exif.Photo.FocalLength");
   meta.aperture_f = rational_of(ed, "Exif.Photo.FNumber");
   if (!meta.aperture_f) {
@@ -190,6 +212,7 @@ void read_exif(const Exiv2::ExifData& ed, PhotoMetadata& meta) {
   if (meta.gps_lon && (std::fabs(*meta.gps_lon) > 180)) meta.gps_lon.reset();
   if (!meta.gps_lat || !meta.gps_lon) meta.gps_lat.reset(), meta.gps_lon.reset();
   meta.gps_alt = rational_of(ed, "Exif.GPSInfo.GPSAltitude");
+  if (is_null_island(ed, meta)) meta.gps_lat.reset(), meta.gps_lon.reset(), meta.gps_alt.reset();
   if (meta.gps_alt && *meta.gps_alt > 100000) meta.gps_alt.reset();  // not on this planet
   if (meta.gps_alt) {
     if (const auto* d = find(ed, "Exif.GPSInfo.GPSAltitudeRef")) {
@@ -264,6 +287,10 @@ void read_exiv2_metadata(const uint8_t* data, size_t size, const std::vector<uin
   }
   try {
     read_exif(exif, meta);
+  } catch (...) {
+  }
+  try {
+    meta.lens = read_lens(exif, xmp, meta.focal_length_mm);
   } catch (...) {
   }
   try {

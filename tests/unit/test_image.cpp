@@ -9,6 +9,8 @@
 #include <fstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "image/image_internal.h"
 #include "viewfinder/image.h"
 
@@ -305,18 +307,116 @@ TEST(ImageIngest, BytesEqualsFileAndThreadSafe) {
   EXPECT_EQ(mismatches.load(), 0);
 }
 
-TEST(ImageMetadata, HashAndMtimeFallback) {
+TEST(ImageMetadata, NoCaptureDateMeansNoCaptureTimeButAFileTime) {
   const std::string f = kPhotos + "formats/metadata-extractor/webp/Alpha Lossy (1).webp";
   const auto m = vf::read_metadata(f);
   EXPECT_EQ(m.content_hash.size(), 32u);
-  EXPECT_EQ(m.capture_time_source, "file:mtime");
+  EXPECT_EQ(m.capture_time, "");  // no date in the file: the file time is not a capture time
+  EXPECT_EQ(m.capture_time_source, "");
   EXPECT_GT(m.mtime_ns, 0);
+  EXPECT_EQ(m.file_time_unix, m.mtime_ns / 1'000'000'000);
+  ASSERT_EQ(m.file_time.size(), 20u);  // "YYYY-MM-DDTHH:MM:SSZ"
+  EXPECT_EQ(m.file_time.back(), 'Z');
   const auto g = vf::read_metadata(kPhotos + "formats/photoprism/iphone_15_pro.heic");
   EXPECT_EQ(g.capture_time, "2023-10-31T11:44:43");
   EXPECT_EQ(g.capture_offset, "+01:00");
   EXPECT_EQ(g.capture_unix, 1698749083);  // 10:44:43 UTC
   ASSERT_TRUE(g.gps_lat.has_value());
   EXPECT_NEAR(*g.gps_lat, 52.4596, 1e-3);
+}
+
+TEST(ImageMetadata, EditDateIsNotTheCaptureDate) {
+  // image-2011.jpg: EXIF DateTime (ModifyDate) 2020-05-15 from a Photoshop save, xmp:CreateDate
+  // 2011-07-19 (exiftool: XMP-xmp:CreateDate), no DateTimeOriginal.
+  const auto m = vf::read_metadata(kPhotos + "camera_exif/photoprism-meta-testdata/image-2011.jpg");
+  EXPECT_EQ(m.capture_time, "2011-07-19T11:36:38");
+  EXPECT_EQ(m.capture_time_source, "xmp:CreateDate");
+}
+
+TEST(ImageMetadata, InvalidDatesAreRejectedNotNormalised) {
+  std::string iso, off;
+  int64_t unix_s = 0;
+  for (const char* bad : {"2024:02:30 10:00:00", "2023:02:29 10:00:00", "2024:13:01 10:00:00",
+                          "2024:04:31 10:00:00", "2024:00:10 10:00:00", "2024:01:10 24:00:00",
+                          "2024:01:10 10:60:00", "2024-02-30", "0000:00:00 00:00:00",
+                          "    :  :     :  :  ", "2024:01:10 10"})
+    EXPECT_FALSE(vf::image::parse_datetime(bad, iso, off, unix_s)) << bad;
+  ASSERT_TRUE(vf::image::parse_datetime("2024:02:29 23:59:59", iso, off, unix_s));  // leap day
+  EXPECT_EQ(iso, "2024-02-29T23:59:59");
+  ASSERT_TRUE(vf::image::parse_datetime("2011-07-19T11:36:38+02:00", iso, off, unix_s));
+  EXPECT_EQ(off, "+02:00");
+  ASSERT_TRUE(vf::image::parse_datetime("2011-07-19", iso, off, unix_s));  // XMP date only
+  EXPECT_EQ(iso, "2011-07-19T00:00:00");
+}
+
+TEST(ImageMetadata, LensFromCanonMakerNotes) {
+  // exiftool -LensModel: "EF70-200mm f/2.8L IS USM" (Canon maker note, read by exiv2) and
+  // "EF-S18-55mm f/3.5-5.6 IS II" (a maker note an editor moved: exiftool "Adjusted MakerNotes
+  // base by -164", exiv2 reads none of it; our base fix does).
+  const auto a = vf::read_metadata(kPhotos + "camera_exif/metadata-extractor/Canon EOS 450D.jpg");
+  EXPECT_EQ(a.lens, "EF70-200mm f/2.8L IS USM");
+  const auto b = vf::read_metadata(kPhotos + "camera_exif/metadata-extractor/Canon EOS REBEL T3i.jpg");
+  EXPECT_EQ(b.lens, "EF-S18-55mm f/3.5-5.6 IS II");
+}
+
+TEST(ImageHeifOrientation, ExifAppliesOnlyWithoutContainerTransformsOrMiaf) {
+  // iphone_7.heic: ispe 4032x3024, no irot/imir, brands mif1+heic (no miaf), EXIF
+  // orientation 6. libheif alone shows it sideways; Apple shows it upright (EXIF applied).
+  const std::string f = kPhotos + "formats/photoprism/iphone_7.heic";
+  const auto bytes = vf::image::read_file_bytes(f, 1 << 30);
+  vf::image::DecodeRequest req;
+  req.min_short_edge = 256;
+  const auto shown = vf::image::decode_buffer(bytes.data(), bytes.size(), f, req);
+  req.apply_orientation = false;
+  const auto stored = vf::image::decode_buffer(bytes.data(), bytes.size(), f, req);
+  EXPECT_EQ(shown.orientation, 6);
+  EXPECT_EQ(stored.stored_width, 4032);  // libheif's output = the container's ispe
+  EXPECT_EQ(stored.stored_height, 3024);
+  EXPECT_EQ(shown.rgb.width, stored.rgb.height);
+  EXPECT_EQ(shown.rgb.height, stored.rgb.width);
+  EXPECT_EQ(shown.rgb.pixels, vf::image::apply_orientation(stored.rgb, 6).pixels);
+  const auto m = vf::read_metadata(f);
+  EXPECT_EQ(m.orientation, 6);
+  EXPECT_EQ(m.width, 3024);
+  EXPECT_EQ(m.height, 4032);
+  // iphone_15_pro.heic: irot on the primary item (libheif rotates it to 3024x4032) AND EXIF
+  // orientation 6 AND the miaf brand: applying EXIF too would turn it sideways again.
+  const std::string g = kPhotos + "formats/photoprism/iphone_15_pro.heic";
+  const auto h = vf::image::read_file_bytes(g, 1 << 30);
+  EXPECT_EQ(vf::image::heif_orientation_to_apply(h.data(), h.size(), {}), 1);
+  const auto m15 = vf::read_metadata(g);
+  EXPECT_EQ(m15.orientation, 1);
+  EXPECT_EQ(m15.width, 3024);
+  EXPECT_EQ(m15.height, 4032);
+  // Issue 437: EXIF 6, no irot, but the miaf brand: the EXIF tag is informative only.
+  const std::string s = kPhotos + "formats/metadata-extractor/heic/Issue 437 (dotnet).heic";
+  const auto sb = vf::image::read_file_bytes(s, 1 << 30);
+  EXPECT_EQ(vf::image::heif_orientation_to_apply(sb.data(), sb.size(), {}), 1);
+}
+
+TEST(ImageNotAnImage, TextFileNamedJpgSaysWhatItIs) {
+  const fs::path dir = fs::temp_directory_path() / ("vf_not_image_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string txt = (dir / "holiday.jpg").string();
+  std::ofstream(txt) << "This is a shopping list, not a photo.\nmilk\neggs\n";
+  EXPECT_TRUE(vf::has_image_extension(txt));
+  EXPECT_FALSE(vf::has_image_extension((dir / "notes.txt").string()));
+  EXPECT_FALSE(vf::looks_like_image(txt));
+  EXPECT_EQ(vf::not_an_image_reason(txt), "text file");
+  for (auto read : {+[](const std::string& p) { vf::ingest_file(p); },
+                    +[](const std::string& p) { vf::read_metadata(p); }}) {
+    try {
+      read(txt);
+      ADD_FAILURE() << "a text file was read as an image";
+    } catch (const vf::Error& e) {
+      EXPECT_EQ(e.code(), vf::ErrorCode::BadImage);
+      EXPECT_EQ(std::string(e.what()), txt + ": not an image: text file");
+    }
+  }
+  // A real image is not flagged; the shared README is text.
+  EXPECT_EQ(vf::not_an_image_reason(kPhotos + "flowers17/images/image_0001.jpg"), "");
+  EXPECT_EQ(vf::not_an_image_reason(kPhotos + "README.md"), "text file");
+  fs::remove_all(dir);
 }
 
 }  // namespace

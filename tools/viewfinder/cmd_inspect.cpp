@@ -58,6 +58,8 @@ json to_json(const vf::IngestedPhoto& p) {
           {"capture_offset", m.capture_offset},
           {"capture_time_source", m.capture_time_source},
           {"capture_unix", m.capture_unix},
+          {"file_time", m.file_time},
+          {"file_time_unix", m.file_time_unix},
           {"make", m.make},
           {"model", m.model},
           {"lens", m.lens},
@@ -95,6 +97,10 @@ void print_text(const json& j) {
   if (!j["capture_time"].get<std::string>().empty())
     line("taken", j["capture_time"].get<std::string>() + j["capture_offset"].get<std::string>() + " (" +
                       j["capture_time_source"].get<std::string>() + ")");
+  else
+    line("taken", "unknown (no capture date in the file)");
+  if (!j["file_time"].get<std::string>().empty())
+    line("file time", j["file_time"].get<std::string>() + " (file modification, not a capture time)");
   line("camera", j["make"].get<std::string>() + (j["model"].get<std::string>().empty() ? "" : " " + j["model"].get<std::string>()));
   line("lens", j["lens"].get<std::string>());
   std::string exposure;
