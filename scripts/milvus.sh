@@ -22,6 +22,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${VF_MILVUS_VENV:-$ROOT/build/venv-milvus}
 PORT=${VF_MILVUS_PORT:-19530}
 START_TIMEOUT=${VF_MILVUS_START_TIMEOUT:-240}
+GRACEFUL_STOP_S=10
 # Components whose gRPC listeners otherwise bind the first non-loopback address.
 COMPONENTS=(proxy rootCoord queryCoord queryNode dataCoord dataNode indexNode)
 
@@ -103,13 +104,15 @@ stop_server() {
     echo "milvus.sh: not running ($DATA_DIR)" >&2
     return 0
   fi
-  # SIGTERM lets the Go server flush and close cleanly (a few seconds); only what outlives
-  # its grace period is killed. Then the launcher and forwarders of the same session go.
+  # SIGTERM starts Milvus's graceful stop, which it ends itself after GRACEFUL_STOP_S; only
+  # a server that outlives that (plus a margin) is killed. Acknowledged writes are already in
+  # its write-ahead log (rocksmq) and survive either way. Then the launcher and forwarders of
+  # the same session go.
   if alive "$SERVER_PID"; then kill -TERM "$SERVER_PID" 2>/dev/null || true; fi
   local i pid
-  for i in $(seq 1 60); do alive "$SERVER_PID" || break; sleep 0.5; done
+  for i in $(seq 1 $((GRACEFUL_STOP_S * 2 + 20))); do alive "$SERVER_PID" || break; sleep 0.5; done
   if alive "$SERVER_PID"; then
-    echo "milvus.sh: server $SERVER_PID ignored SIGTERM for 30 s; killing it" >&2
+    echo "milvus.sh: server $SERVER_PID still running $((GRACEFUL_STOP_S + 10)) s after SIGTERM; killing it" >&2
     kill -KILL "$SERVER_PID" 2>/dev/null || true
   fi
   for pid in $(session_pids); do kill -TERM "$pid" 2>/dev/null || true; done
@@ -131,6 +134,9 @@ launch_in_netns() {
   local args=(--data "$DATA_DIR" --proxy-port "$PORT")
   local c
   for c in "${COMPONENTS[@]}"; do args+=(--extra-config "$c.ip=127.0.0.1"); done
+  # Milvus 2.3 stops its coordinators before its nodes, which then retry the stopped root
+  # coordinator until this timeout (default 1800 s): bound the graceful stop.
+  args+=(--extra-config "common.gracefulStopTimeout=$GRACEFUL_STOP_S")
   local unshare_flags=(-n)
   [ "$(id -u)" = 0 ] || unshare_flags=(-r -n)
   # One new session holds everything started here (host-side forwarders, the namespace, the

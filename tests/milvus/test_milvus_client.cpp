@@ -88,6 +88,20 @@ std::vector<int64_t> brute_force(const std::vector<PhotoRow>& rows, const std::v
   return ids;
 }
 
+// What the Milvus store adapter asks the catalog: distinct lower-cased values containing a
+// text. Here from the rows themselves.
+ValueLookup lookup_in(const std::vector<PhotoRow>& rows) {
+  return [&rows](const std::string& field, const std::string& needle) {
+    std::set<std::string> values;
+    for (const auto& r : rows) {
+      std::string v = field == "make" ? r.fields.make : field == "model" ? r.fields.model : r.fields.lens;
+      for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (v.find(needle) != std::string::npos) values.insert(v);
+    }
+    return std::vector<std::string>(values.begin(), values.end());
+  };
+}
+
 std::vector<int64_t> ids_of(const std::vector<SearchHit>& hits) {
   std::vector<int64_t> ids;
   for (const auto& h : hits) ids.push_back(h.id);
@@ -101,7 +115,7 @@ void expect_search_matches(Client& c, const std::vector<PhotoRow>& rows, const v
     req.query = rows[qi * 37].vector;
     req.k = 10;
     req.hnsw_ef = kRows;  // exhaustive at this size: results must equal brute force
-    req.expr = filters_to_expr(filters);
+    req.expr = filters_to_expr(filters, lookup_in(rows));
     req.consistency = consistency;
     req.output_fields = {"path", "make"};
     auto hits = c.search(kCollection, req);
@@ -146,7 +160,7 @@ TEST(MilvusBeforeRestart, CreateUpsertSearchDeleteReupsert) {
 
   expect_search_matches(c, rows, {}, [](const PhotoRow&) { return true; });
   vf::Filters canon;
-  canon.make = "canon";
+  canon.make = "ANO";  // a substring, any case: "Canon"
   canon.min_rating = 2;
   expect_search_matches(c, rows, canon, [](const PhotoRow& r) {
     return r.fields.make == "Canon" && r.fields.has_rating && r.fields.rating >= 2;
@@ -170,9 +184,20 @@ TEST(MilvusBeforeRestart, CreateUpsertSearchDeleteReupsert) {
   // Wildcards in a filter value match literally: only "Macro 100%_x", not "Macro 100ABx".
   vf::Filters literal;
   literal.lens = "100%_X";
-  auto hits = c.query(kCollection, filters_to_expr(literal), {"lens"}, 100);
+  auto hits = c.query(kCollection, filters_to_expr(literal, lookup_in(rows)), {"lens"}, 100);
   ASSERT_EQ(hits.size(), 1u);
   EXPECT_EQ(hits[0].fields.lens, "Macro 100%_x");
+  // '_' in a path prefix is literal (Milvus 2.3's like knows only a trailing '%').
+  vf::Filters prefix;
+  prefix.path_prefix = "/photos/home/img_1";
+  expect_search_matches(c, rows, prefix,
+                        [](const PhotoRow& r) { return r.fields.path.rfind("/photos/home/img_1", 0) == 0; });
+  vf::Filters nothing;
+  nothing.model = "no such model";
+  SearchRequest none;
+  none.query = rows[0].vector;
+  none.expr = filters_to_expr(nothing, lookup_in(rows));
+  EXPECT_TRUE(c.search(kCollection, none).empty());
 
   // Delete a fifth, then re-upsert everything with new ratings: no duplicates.
   std::vector<int64_t> gone;

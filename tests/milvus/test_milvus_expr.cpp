@@ -17,12 +17,31 @@ TEST(MilvusExpr, DateRangeRequiresACaptureTime) {
   EXPECT_EQ(filters_to_expr(f), "has_capture == true && capture_unix >= 1000 && capture_unix <= 2000");
 }
 
-TEST(MilvusExpr, SubstringsAreLowerCasedAndMatchWildcardsLiterally) {
+// Milvus 2.3 matches prefixes only, so substrings become lists of the catalog's values.
+TEST(MilvusExpr, SubstringsBecomeListsOfMatchingValues) {
+  std::vector<std::pair<std::string, std::string>> asked;
+  auto lookup = [&](const std::string& field, const std::string& needle) {
+    asked.push_back({field, needle});
+    if (field == "make") return std::vector<std::string>{"canon", "canon \"inc\\"};
+    return std::vector<std::string>{};
+  };
   Filters f;
   f.make = "Canon";
-  f.lens = "50mm f/1.8 100%_\"x\\";
-  EXPECT_EQ(filters_to_expr(f),
-            "make_lc like \"%canon%\" && lens_lc like \"%50mm f/1.8 100\\\\%\\\\_\\\"x\\\\\\\\%\"");
+  f.lens = "100%_X";
+  EXPECT_EQ(filters_to_expr(f, lookup), "make_lc in [\"canon\", \"canon \\\"inc\\\\\"] && id < 0");
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_EQ(asked[0], (std::pair<std::string, std::string>{"make", "canon"}));
+  EXPECT_EQ(asked[1], (std::pair<std::string, std::string>{"lens", "100%_x"}));
+  EXPECT_THROW(filters_to_expr(f), vf::Error);  // no lookup: a clear error, not a wrong answer
+}
+
+// Milvus 2.3's like: one trailing '%' wildcard, no escapes ('_' is literal).
+TEST(MilvusExpr, PathPrefixIsQuotedAndPercentIsRefused) {
+  Filters f;
+  f.path_prefix = "/a_b/\"q\"/\\x";
+  EXPECT_EQ(filters_to_expr(f), "path like \"/a_b/\\\"q\\\"/\\\\x%\"");
+  f.path_prefix = "/100%/";
+  EXPECT_THROW(filters_to_expr(f), vf::Error);
 }
 
 TEST(MilvusExpr, PathPrefixIsCaseSensitive) {

@@ -11,9 +11,9 @@
 #include "viewfinder/error.h"
 
 namespace vf::milvus {
-namespace pb = milvus::proto::milvus;
-namespace common = milvus::proto::common;
-namespace schema = milvus::proto::schema;
+namespace pb = ::milvus::proto::milvus;
+namespace common = ::milvus::proto::common;
+namespace schema = ::milvus::proto::schema;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -78,7 +78,12 @@ struct Client::Impl {
   }
 
   void check(const char* op, const std::string& collection, const common::Status& st) {
-    if (st.error_code() == common::ErrorCode::Success && st.code() == 0) return;
+    // Milvus 2.3 fills both the deprecated error_code and the newer code.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    const bool legacy_ok = st.error_code() == common::ErrorCode::Success;
+#pragma GCC diagnostic pop
+    if (legacy_ok && st.code() == 0) return;
     throw Error("Milvus at " + options.address + ": " + op + (collection.empty() ? "" : " on " + collection) +
                 " failed: " + (st.reason().empty() ? "error code " + std::to_string(st.code()) : st.reason()));
   }

@@ -35,31 +35,34 @@ std::string quote_string(const std::string& value) {
   return out + "\"";
 }
 
-std::string like_literal(const std::string& value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '%' || c == '_' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
-std::string filters_to_expr(const Filters& f) {
+std::string filters_to_expr(const Filters& f, const ValueLookup& lookup) {
   std::vector<std::string> terms;
   if (f.date_from || f.date_to) terms.push_back("has_capture == true");
   if (f.date_from) terms.push_back("capture_unix >= " + std::to_string(*f.date_from));
   if (f.date_to) terms.push_back("capture_unix <= " + std::to_string(*f.date_to));
   auto substring = [&](const char* field, const std::string& value) {
     if (value.empty()) return;
-    terms.push_back(std::string(field) + " like " +
-                    quote_string("%" + like_literal(ascii_lower(value)) + "%"));
+    if (!lookup)
+      throw Error(std::string("a ") + field + " filter on Milvus needs the library's list of " + field +
+                      " values (Milvus 2.3 matches text prefixes only)",
+                  ErrorCode::InvalidArgument);
+    std::string list;
+    for (const auto& v : lookup(field, ascii_lower(value))) list += (list.empty() ? "" : ", ") + quote_string(v);
+    // No value contains the text: a term that no photo satisfies (ids are never negative).
+    terms.push_back(list.empty() ? std::string("id < 0") : std::string(field) + "_lc in [" + list + "]");
   };
-  substring("make_lc", f.make);
-  substring("model_lc", f.model);
-  substring("lens_lc", f.lens);
-  if (!f.path_prefix.empty())
-    terms.push_back("path like " + quote_string(like_literal(f.path_prefix) + "%"));
-  if (!f.format.empty()) terms.push_back("format == " + quote_string(normalize_format(f.format)));
+  substring("make", f.make);
+  substring("model", f.model);
+  substring("lens", f.lens);
+  if (!f.path_prefix.empty()) {
+    // Milvus 2.3's `like` knows one wildcard, a trailing '%', and no escape: '_' is literal,
+    // and a prefix that itself holds a '%' cannot be written.
+    if (f.path_prefix.find('%') != std::string::npos)
+      throw Error("path prefix \"" + f.path_prefix + "\" contains '%', which a Milvus 2.3 filter cannot match literally",
+                  ErrorCode::InvalidArgument);
+    terms.push_back("path like " + quote_string(f.path_prefix + "%"));
+  }
+  if (!f.format.empty()) terms.push_back("format == " + quote_string(search::normalize_format(f.format)));
   if (!f.orientation.empty()) {
     std::string o = ascii_lower(f.orientation);
     if (o == "landscape")

@@ -6,7 +6,7 @@
 #include "viewfinder/error.h"
 
 namespace vf::milvus {
-namespace schema = milvus::proto::schema;
+namespace schema = ::milvus::proto::schema;
 namespace {
 
 std::string ascii_lower(std::string s) {
