@@ -340,7 +340,7 @@ std::vector<PhotoRow> Client::query(const std::string& name, const std::string& 
 }
 
 std::vector<PhotoRow> Client::read_id_range(const std::string& name, int64_t lo, int64_t hi, bool with_vectors,
-                                            int batch_rows) {
+                                            int batch_rows, Consistency consistency) {
   std::vector<std::string> fields = scalar_field_names();
   if (with_vectors) fields.push_back(kVectorField);
   std::vector<PhotoRow> out;
@@ -354,7 +354,7 @@ std::vector<PhotoRow> Client::read_id_range(const std::string& name, int64_t lo,
     if (a >= b) continue;
     const std::string expr = std::string(kIdField) + " >= " + std::to_string(a) + " && " + kIdField + " < " +
                              std::to_string(b);
-    const int64_t n = count_where(name, expr, Consistency::Strong);
+    const int64_t n = count_where(name, expr, consistency);
     if (n == 0) continue;
     if (n > batch_rows && b - a > 1) {
       const int64_t mid = a + (b - a) / 2;
@@ -362,7 +362,7 @@ std::vector<PhotoRow> Client::read_id_range(const std::string& name, int64_t lo,
       todo.push_back({a, mid});
       continue;
     }
-    for (auto& r : query(name, expr, fields, n)) out.push_back(std::move(r));
+    for (auto& r : query(name, expr, fields, n, consistency)) out.push_back(std::move(r));
   }
   std::sort(out.begin(), out.end(), [](const PhotoRow& x, const PhotoRow& y) { return x.id < y.id; });
   return out;

@@ -88,7 +88,8 @@ class Client {
                               Consistency consistency = Consistency::Strong);
   // Rows with lo <= id < hi, read in batches of batch_rows (for clusters, duplicates, migrate).
   std::vector<PhotoRow> read_id_range(const std::string& name, int64_t lo, int64_t hi,
-                                      bool with_vectors, int batch_rows = 4096);
+                                      bool with_vectors, int batch_rows = 4096,
+                                      Consistency consistency = Consistency::Strong);
   int64_t count(const std::string& name, Consistency consistency = Consistency::Strong);
   // Rows matching `expr` ("" = all), counted inside Milvus.
   int64_t count_where(const std::string& name, const std::string& expr,
