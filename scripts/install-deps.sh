@@ -15,6 +15,10 @@ PKGS=(
   python3 python3-numpy python3-faiss python3-h5py python3-torch python3-onnx
   libimage-exiftool-perl
   chromium wrk
+  # Milvus backend: gRPC stubs (protoc + plugin, libraries), and scripts/milvus.sh's venv,
+  # network namespace and loopback forwarders.
+  protobuf-compiler protobuf-compiler-grpc libgrpc++-dev libprotobuf-dev
+  python3-venv iproute2 socat util-linux procps curl
 )
 missing=()
 for p in "${PKGS[@]}"; do

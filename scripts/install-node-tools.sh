@@ -8,3 +8,8 @@ cd "$(dirname "$0")/.."
 if [ -f tools/node/package.json ]; then
   (cd tools/node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
+# Milvus 2.3's .proto files (the Milvus backend's gRPC stubs are generated from them at build
+# time; see docs/scale.md for the pinned version).
+if [ -f tools/milvus-proto/package.json ]; then
+  (cd tools/milvus-proto && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi
