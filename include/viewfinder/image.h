@@ -103,4 +103,9 @@ std::vector<float> preprocess_for_model(const RgbImage& rgb, int shortest_edge, 
 // True if the file's leading bytes look like an image format we read.
 bool looks_like_image(const std::string& path);
 
+// The content hash ingest_file() records (PhotoMetadata::content_hash: xxh3-128 of the file's
+// bytes, 32 hex chars), without decoding. Throws vf::Error naming the file (unreadable, or
+// over limits.max_file_bytes).
+std::string content_hash_file(const std::string& path, const DecodeLimits& limits = {});
+
 }  // namespace vf

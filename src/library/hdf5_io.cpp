@@ -17,7 +17,6 @@
 #include <limits>
 
 #include "library/library_impl.h"
-#include "library/vector_index.h"
 
 namespace vf::detail {
 namespace fs = std::filesystem;
