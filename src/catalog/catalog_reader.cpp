@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/filter_sql.h"
+#include "catalog/photo_row.h"
 #include "catalog/schema.h"
 
 namespace vf::catalog {
@@ -66,23 +67,22 @@ std::vector<LabelRow> CatalogReader::label_rows() const {
   return rows;
 }
 
-// The columns build_filter_sql reads (see filter_sql.cpp).
-static constexpr const char* kFilterColumns =
-    "id, path, folder, format, width, height, capture_unix, make, model, lens, gps_lat, gps_lon, rating";
-static constexpr int kFilterColumnCount = 13;
-
 void CatalogReader::copy_filterable(sqlite3* into) const {
-  detail::exec_sql(into,
-                   "DROP TABLE IF EXISTS photos; CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT,"
-                   " folder TEXT, format TEXT, width INTEGER, height INTEGER, capture_unix INTEGER, make TEXT,"
-                   " model TEXT, lens TEXT, gps_lat REAL, gps_lon REAL, rating INTEGER);"
-                   " CREATE INDEX photos_capture ON photos(capture_unix); BEGIN");
+  const auto& names = filter_column_names();
+  const int n = static_cast<int>(names.size());
+  std::string columns, marks;
+  for (const auto& name : names) {
+    columns += (columns.empty() ? "" : ", ") + name;
+    marks += marks.empty() ? "?" : ",?";
+  }
+  detail::exec_sql(into, "DROP TABLE IF EXISTS photos; " + filter_table_ddl() +
+                             "; CREATE INDEX photos_capture ON photos(capture_unix); BEGIN");
   {
-    Stmt ins(into, std::string("INSERT INTO photos VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+    Stmt ins(into, "INSERT INTO photos VALUES (" + marks + ")");
     std::lock_guard<std::mutex> lk(mutex_);
-    Stmt st(db_.get(), std::string("SELECT ") + kFilterColumns + " FROM photos WHERE " + detail::kIndexableWhere);
+    Stmt st(db_.get(), "SELECT " + columns + " FROM photos WHERE " + detail::kIndexableWhere);
     while (st.step()) {
-      for (int c = 0; c < kFilterColumnCount; ++c) {
+      for (int c = 0; c < n; ++c) {
         int type = st.col_type(c);
         if (type == SQLITE_NULL)
           ins.bind_null(c + 1);

@@ -1,6 +1,6 @@
 // The filter -> SQL translation over the photos table. One place knows which column each
 // vf::Filters field reads, so adding a filter is: a field in search.h, a term here (and the
-// column in photo_row.cpp if it is new).
+// column in photo_row.cpp, listed in filter_column_names(), if it is new).
 #pragma once
 
 #include <string>

@@ -152,6 +152,25 @@ std::string photo_copy_sql() {
   return "INSERT INTO photos (" + names + ") SELECT " + values + " FROM photos WHERE id = ?6";
 }
 
+const std::vector<std::string>& filter_column_names() {
+  static const std::vector<std::string> names = {"id", "path", "folder", "format", "width", "height",
+                                                 "capture_unix", "make", "model", "lens", "gps_lat",
+                                                 "gps_lon", "rating"};
+  return names;
+}
+
+std::string filter_table_ddl() {
+  std::string ddl;
+  for (const auto& name : filter_column_names()) {
+    std::string type;
+    for (const auto& c : photo_columns())
+      if (name == c.name) type = std::string(c.ddl).substr(0, std::string(c.ddl).find(' '));
+    if (name == "id") type = "INTEGER PRIMARY KEY";
+    ddl += (ddl.empty() ? "" : ", ") + name + " " + type;
+  }
+  return "CREATE TABLE photos (" + ddl + ")";
+}
+
 std::string photo_record_columns() {
   std::string names;
   for (const auto& c : photo_columns())

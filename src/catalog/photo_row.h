@@ -48,6 +48,12 @@ void bind_photo_row(Stmt& s, const PhotoRow& row);
 // Inserts a copy of photo ?6 under path ?1, folder ?2, file_size ?3, mtime_ns ?4 and
 // indexed_at ?5; every other column comes from the source row.
 std::string photo_copy_sql();
+// The columns vf::Filters may test (build_filter_sql reads only these): FilterIndex keeps an
+// in-memory copy of them, a remote vector store receives them with each vector.
+const std::vector<std::string>& filter_column_names();
+// "CREATE TABLE photos (...)" with only the filter columns (same names and types).
+std::string filter_table_ddl();
+
 // "id, path, ..." of the record columns, and the reader for a row selected with them.
 std::string photo_record_columns();
 PhotoRecord read_photo_record(const Stmt& s, const std::string& library_dir);
