@@ -67,6 +67,7 @@ void read_none(const Stmt&, int, PhotoRow&) {}
 
 using M = PhotoMetadata;
 using R = PhotoRow;
+using H = Hdf5Kind;
 
 }  // namespace
 
@@ -74,32 +75,32 @@ using R = PhotoRow;
 const std::vector<PhotoColumn>& photo_columns() {
   static const std::vector<PhotoColumn> columns = {
       {"id", "INTEGER PRIMARY KEY AUTOINCREMENT", bind_id, read_id, true, false},
-      {"path", "TEXT NOT NULL UNIQUE", bind_row_text_always<&R::path>, read_row_text<&R::path>, true, false},
+      {"path", "TEXT NOT NULL UNIQUE", bind_row_text_always<&R::path>, read_row_text<&R::path>, true, false, H::Text, "paths"},
       {"folder", "TEXT NOT NULL", bind_row_text_always<&R::folder>, read_row_text<&R::folder>, true, false},
-      {"format", "TEXT", bind_meta_text<&M::format>, read_meta_text<&M::format>, true, true},
+      {"format", "TEXT", bind_meta_text<&M::format>, read_meta_text<&M::format>, true, true, H::Text},
       {"mime", "TEXT", bind_meta_text<&M::mime>, read_meta_text<&M::mime>, true, true},
       {"file_size", "INTEGER", bind_meta_int64<&M::file_size>, read_meta_int64<&M::file_size>, true, false},
       {"mtime_ns", "INTEGER", bind_meta_int64<&M::mtime_ns>, read_meta_int64<&M::mtime_ns>, true, false},
-      {"content_hash", "TEXT", bind_meta_text<&M::content_hash>, read_meta_text<&M::content_hash>, true, true},
+      {"content_hash", "TEXT", bind_meta_text<&M::content_hash>, read_meta_text<&M::content_hash>, true, true, H::Text},
       {"stored_width", "INTEGER", bind_meta_int<&M::stored_width>, read_meta_int<&M::stored_width>, true, true},
       {"stored_height", "INTEGER", bind_meta_int<&M::stored_height>, read_meta_int<&M::stored_height>, true, true},
-      {"width", "INTEGER", bind_meta_int<&M::width>, read_meta_int<&M::width>, true, true},
-      {"height", "INTEGER", bind_meta_int<&M::height>, read_meta_int<&M::height>, true, true},
+      {"width", "INTEGER", bind_meta_int<&M::width>, read_meta_int<&M::width>, true, true, H::Int32},
+      {"height", "INTEGER", bind_meta_int<&M::height>, read_meta_int<&M::height>, true, true, H::Int32},
       {"orientation", "INTEGER", bind_meta_int<&M::orientation>, read_orientation, true, true},
-      {"capture_time", "TEXT", bind_meta_text<&M::capture_time>, read_meta_text<&M::capture_time>, true, true},
+      {"capture_time", "TEXT", bind_meta_text<&M::capture_time>, read_meta_text<&M::capture_time>, true, true, H::Text},
       {"capture_offset", "TEXT", bind_meta_text<&M::capture_offset>, read_meta_text<&M::capture_offset>, true, true},
       {"capture_time_source", "TEXT", bind_meta_text<&M::capture_time_source>,
        read_meta_text<&M::capture_time_source>, true, true},
-      {"capture_unix", "INTEGER", bind_capture_unix, read_meta_int64<&M::capture_unix>, true, true},
-      {"make", "TEXT", bind_meta_text<&M::make>, read_meta_text<&M::make>, true, true},
-      {"model", "TEXT", bind_meta_text<&M::model>, read_meta_text<&M::model>, true, true},
-      {"lens", "TEXT", bind_meta_text<&M::lens>, read_meta_text<&M::lens>, true, true},
+      {"capture_unix", "INTEGER", bind_capture_unix, read_meta_int64<&M::capture_unix>, true, true, H::Int64},
+      {"make", "TEXT", bind_meta_text<&M::make>, read_meta_text<&M::make>, true, true, H::Text},
+      {"model", "TEXT", bind_meta_text<&M::model>, read_meta_text<&M::model>, true, true, H::Text},
+      {"lens", "TEXT", bind_meta_text<&M::lens>, read_meta_text<&M::lens>, true, true, H::Text},
       {"focal_length", "REAL", bind_meta_opt<double, &M::focal_length_mm>, read_meta_opt<double, &M::focal_length_mm>, true, true},
       {"aperture", "REAL", bind_meta_opt<double, &M::aperture_f>, read_meta_opt<double, &M::aperture_f>, true, true},
       {"exposure", "REAL", bind_meta_opt<double, &M::exposure_s>, read_meta_opt<double, &M::exposure_s>, true, true},
       {"iso", "INTEGER", bind_meta_opt<int, &M::iso>, read_meta_opt<int, &M::iso>, true, true},
-      {"gps_lat", "REAL", bind_meta_opt<double, &M::gps_lat>, read_meta_opt<double, &M::gps_lat>, true, true},
-      {"gps_lon", "REAL", bind_meta_opt<double, &M::gps_lon>, read_meta_opt<double, &M::gps_lon>, true, true},
+      {"gps_lat", "REAL", bind_meta_opt<double, &M::gps_lat>, read_meta_opt<double, &M::gps_lat>, true, true, H::Real},
+      {"gps_lon", "REAL", bind_meta_opt<double, &M::gps_lon>, read_meta_opt<double, &M::gps_lon>, true, true, H::Real},
       {"gps_alt", "REAL", bind_meta_opt<double, &M::gps_alt>, read_meta_opt<double, &M::gps_alt>, true, true},
       {"rating", "INTEGER", bind_meta_opt<int, &M::rating>, read_meta_opt<int, &M::rating>, true, true},
       {"keywords", "TEXT", bind_keywords, read_keywords, true, true},  // JSON array of strings
@@ -114,6 +115,13 @@ const std::vector<PhotoColumn>& photo_columns() {
       {"indexed_at", "TEXT", bind_row_text_always<&R::indexed_at>, read_row_text<&R::indexed_at>, false, false},
   };
   return columns;
+}
+
+std::vector<const PhotoColumn*> hdf5_columns() {
+  std::vector<const PhotoColumn*> out;
+  for (const auto& c : photo_columns())
+    if (c.hdf5 != Hdf5Kind::None) out.push_back(&c);
+  return out;
 }
 
 std::string photos_table_ddl() {

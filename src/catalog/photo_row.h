@@ -28,6 +28,11 @@ struct PhotoRow {
   std::string model_id, pooling, precision, indexed_at;
 };
 
+// How a column travels in the HDF5 export/import (src/library/hdf5_io.cpp): one dataset of
+// N values. Text: UTF-8 strings, "" = NULL. Int64: 0 = unknown (NULL). Int32: stored as is.
+// Real: float64, NaN = NULL.
+enum class Hdf5Kind { None, Text, Int64, Int32, Real };
+
 // How one column is stored: its DDL type, how a PhotoRow binds it and reads it back.
 struct PhotoColumn {
   const char* name;
@@ -36,7 +41,13 @@ struct PhotoColumn {
   void (*read)(const Stmt& s, int col, PhotoRow& row);
   bool record;   // part of the public PhotoRecord (read by photo lookups)
   bool copied;   // a copy of a photo (same content, new path) takes this column from its source
+  Hdf5Kind hdf5 = Hdf5Kind::None;  // exported to HDF5 (and read back by the import)
+  const char* hdf5_name = nullptr;  // the dataset's name when it is not the column's
 };
+
+// The exported columns, in table order, and each one's dataset name.
+std::vector<const PhotoColumn*> hdf5_columns();
+inline std::string hdf5_dataset_name(const PhotoColumn& c) { return c.hdf5_name ? c.hdf5_name : c.name; }
 
 const std::vector<PhotoColumn>& photo_columns();
 
