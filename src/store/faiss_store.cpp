@@ -6,6 +6,7 @@
 #include <faiss/impl/IDSelector.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "store/faiss_index.h"
 #include "store/faiss_search.h"
@@ -47,19 +48,43 @@ void FaissStore::upsert(const int64_t* ids, const float* vectors, int64_t n,
   if (!index_) {
     // The first vectors: build (and train) the index from them.
     index_ = build_index(factory_, dim_, vectors, ids, n);
+    id_bound_ = *std::max_element(ids, ids + n);
+    id_bound_known_ = true;
     return;
   }
-  // Replace ids already stored. An IDMap2 answers "stored?" from its reverse map; other
-  // types (IVF with native ids) are asked to remove, which ignores absent ids.
-  bool maybe_present = true;
-  if (auto* map2 = dynamic_cast<const faiss::IndexIDMap2*>(index_.get())) {
-    maybe_present = std::any_of(ids, ids + n, [&](int64_t id) { return map2->rev_map.count(id) > 0; });
-  }
+  // Replace ids already stored. Ids above every stored one are new (the usual case: catalog
+  // ids only grow); else an IDMap2 answers "stored?" from its reverse map, and other types
+  // (IVF with native ids) are asked to remove, which ignores absent ids.
+  const int64_t bound = id_bound();
+  bool maybe_present = std::any_of(ids, ids + n, [&](int64_t id) { return id <= bound; });
+  if (maybe_present)
+    if (auto* map2 = dynamic_cast<const faiss::IndexIDMap2*>(index_.get()))
+      maybe_present = std::any_of(ids, ids + n, [&](int64_t id) { return map2->rev_map.count(id) > 0; });
   if (maybe_present && supports_remove(index_.get())) {
     faiss::IDSelectorBatch sel(static_cast<size_t>(n), ids);
     index_->remove_ids(sel);
   }
   index_->add_with_ids(static_cast<faiss::Index::idx_t>(n), vectors, ids);
+  id_bound_ = std::max(id_bound_, *std::max_element(ids, ids + n));
+}
+
+int64_t FaissStore::id_bound() {
+  if (id_bound_known_) return id_bound_;
+  id_bound_known_ = true;
+  id_bound_ = -1;
+  if (!index_) return id_bound_;
+  if (auto* map = dynamic_cast<const faiss::IndexIDMap*>(index_.get())) {
+    for (auto id : map->id_map) id_bound_ = std::max<int64_t>(id_bound_, id);
+  } else if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index_.get())) {
+    for (size_t list = 0; list < ivf->nlist; ++list) {
+      size_t size = ivf->invlists->list_size(list);
+      faiss::InvertedLists::ScopedIds list_ids(ivf->invlists, list);
+      for (size_t o = 0; o < size; ++o) id_bound_ = std::max<int64_t>(id_bound_, list_ids[o]);
+    }
+  } else {
+    id_bound_ = std::numeric_limits<int64_t>::max();  // unknown type: always check
+  }
+  return id_bound_;
 }
 
 bool FaissStore::remove(const std::vector<int64_t>& ids) {

@@ -54,9 +54,15 @@ class FaissStore final : public VectorStore {
   const faiss::Index* index() const { return index_.get(); }
 
  private:
+  // An upper bound of the ids stored (computed on first use): catalog ids only grow, so the
+  // new photos of an index run are above it and need no "already stored?" removal pass.
+  int64_t id_bound();
+
   int dim_;
   std::string factory_;
   std::unique_ptr<faiss::Index> index_;
+  int64_t id_bound_ = -1;
+  bool id_bound_known_ = false;
 };
 
 }  // namespace vf::store

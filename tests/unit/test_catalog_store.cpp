@@ -185,6 +185,13 @@ TEST(VectorStore, FaissUpsertReplacesRemoveAndFilteredSearch) {
   EXPECT_EQ((*r)[0][0].id, id5);
   EXPECT_NEAR((*r)[0][0].score, 1.0f, 1e-5);
 
+  // A new id (above every stored one) is added.
+  int64_t fresh = 5000;
+  store->upsert(&fresh, x.data(), 1, nullptr);
+  EXPECT_EQ(store->count(), 51);
+  EXPECT_TRUE(store->remove({fresh}));
+  EXPECT_EQ(store->count(), 50);
+
   // Only allowed ids come back.
   std::vector<int64_t> allowed = {ids[1], ids[2], ids[40]};
   vf::store::SearchFilter filter;
