@@ -27,7 +27,7 @@
 #include <set>
 #include <sstream>
 
-#include "../src/library/vector_index.h"  // the library's own index construction
+#include "store/faiss_index.h"  // the store's own index construction (declared: vf_store)
 #include "viewfinder/viewfinder.h"
 
 namespace fs = std::filesystem;
@@ -145,7 +145,7 @@ int run_vectors(int argc, char** argv) {
   int nq = std::stoi(arg(argc, argv, "queries", "500"));
   std::string factories = arg(argc, argv, "factories", "");
   if (factories.empty()) {
-    std::string ivf = vf::detail::choose_factory(std::max<int64_t>(n, 100'000), d);
+    std::string ivf = vf::store::choose_factory(std::max<int64_t>(n, 100'000), d);
     factories = "Flat;" + ivf + ";IVF1024,PQ96;HNSW32,SQ8";
   }
   int clusters = std::max<int>(64, static_cast<int>(n / 500));
@@ -178,9 +178,9 @@ int run_vectors(int argc, char** argv) {
     if (factory.empty()) continue;
     omp_set_num_threads(threads_all);
     double tb = now_s();
-    auto index = vf::detail::build_index(factory, d, x.data(), ids.data(), n, 100'000);
+    auto index = vf::store::build_index(factory, d, x.data(), ids.data(), n, 100'000);
     double build_s = now_s() - tb;
-    int64_t mem = vf::detail::index_memory_bytes(index.get());
+    int64_t mem = vf::store::index_memory_bytes(index.get());
     // Latency: one query at a time on one thread, as one search request would run.
     omp_set_num_threads(1);
     // Flat at 1M costs ~100 ms a query on one thread: fewer queries keep the run bounded.
@@ -202,7 +202,7 @@ int run_vectors(int argc, char** argv) {
     double recall = hit / (static_cast<double>(evaluated) * k);
     std::sort(lat.begin(), lat.end());
     double p50 = lat[lat.size() / 2], p99 = lat[std::min(lat.size() - 1, lat.size() * 99 / 100)];
-    std::string desc = vf::detail::describe_index(index.get());
+    std::string desc = vf::store::describe_index(index.get());
     std::string params;
     if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index.get())) params = "nprobe=" + std::to_string(ivf->nprobe);
     if (auto* m = dynamic_cast<const faiss::IndexIDMap*>(index.get()))

@@ -131,4 +131,9 @@ std::string not_an_image_reason(const std::string& path);
 // failure to list, not a file to skip silently.
 bool has_image_extension(const std::string& path);
 
+// The content hash ingest_file() records (PhotoMetadata::content_hash: xxh3-128 of the file's
+// bytes, 32 hex chars), without decoding. Throws vf::Error naming the file (unreadable, or
+// over limits.max_file_bytes).
+std::string content_hash_file(const std::string& path, const DecodeLimits& limits = {});
+
 }  // namespace vf

@@ -9,15 +9,18 @@
 //   /width /height   int32 [N]        after orientation
 //   /gps_lat /gps_lon  float64 [N]    NaN when unknown
 //   root attributes: model_id, pooling, dim, generator
+// Every dataset but /features and /ids is a catalog column marked for HDF5 in
+// src/catalog/photo_row.cpp (its Hdf5Kind gives the type and the NULL rule above).
 #include <hdf5.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <limits>
 
+#include "catalog/photo_row.h"
 #include "library/library_impl.h"
-#include "library/vector_index.h"
 
 namespace vf::detail {
 namespace fs = std::filesystem;
@@ -168,14 +171,79 @@ std::vector<T> read_numbers(hid_t file, const char* name, hid_t mem_type, hsize_
   return out;
 }
 
+// The values of one exported column for all N photos (the vector its Hdf5Kind uses).
+struct ColumnValues {
+  const catalog::PhotoColumn* column;
+  std::vector<std::string> text;
+  std::vector<int64_t> i64;
+  std::vector<int32_t> i32;
+  std::vector<double> real;
+
+  // From a SELECT of the export (column `c` of `s`): NULL becomes "", 0 or NaN.
+  void append(const Stmt& s, int c) {
+    switch (column->hdf5) {
+      case catalog::Hdf5Kind::Text: text.push_back(s.col_text(c)); break;
+      case catalog::Hdf5Kind::Int64: i64.push_back(s.col_int64(c)); break;
+      case catalog::Hdf5Kind::Int32: i32.push_back(s.col_int(c)); break;
+      case catalog::Hdf5Kind::Real:
+        real.push_back(s.is_null(c) ? std::numeric_limits<double>::quiet_NaN() : s.col_double(c));
+        break;
+      case catalog::Hdf5Kind::None: break;
+    }
+  }
+  void write(hid_t h, const std::string& file, hsize_t n) const {
+    const std::string name = catalog::hdf5_dataset_name(*column);
+    switch (column->hdf5) {
+      case catalog::Hdf5Kind::Text: write_strings(h, file, name.c_str(), text); break;
+      case catalog::Hdf5Kind::Int64: write_dataset(h, file, name.c_str(), H5T_NATIVE_INT64, H5T_STD_I64LE, {n}, i64.data()); break;
+      case catalog::Hdf5Kind::Int32: write_dataset(h, file, name.c_str(), H5T_NATIVE_INT32, H5T_STD_I32LE, {n}, i32.data()); break;
+      case catalog::Hdf5Kind::Real: write_dataset(h, file, name.c_str(), H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, {n}, real.data()); break;
+      case catalog::Hdf5Kind::None: break;
+    }
+  }
+  // From an imported file; a missing optional dataset gives empty strings / no numbers.
+  void read(hid_t h, const std::string& file, hsize_t n) {
+    const std::string name = catalog::hdf5_dataset_name(*column);
+    switch (column->hdf5) {
+      case catalog::Hdf5Kind::Text:
+        text = has_dataset(h, name.c_str()) ? read_strings(h, file, name.c_str(), n) : std::vector<std::string>(n);
+        break;
+      case catalog::Hdf5Kind::Int64: i64 = read_numbers<int64_t>(h, name.c_str(), H5T_NATIVE_INT64, n); break;
+      case catalog::Hdf5Kind::Int32: i32 = read_numbers<int32_t>(h, name.c_str(), H5T_NATIVE_INT32, n); break;
+      case catalog::Hdf5Kind::Real: real = read_numbers<double>(h, name.c_str(), H5T_NATIVE_DOUBLE, n); break;
+      case catalog::Hdf5Kind::None: break;
+    }
+  }
+  // Row i into parameter `p` of the import's INSERT: unknown values become NULL.
+  void bind(Stmt& s, int p, size_t i) const {
+    switch (column->hdf5) {
+      case catalog::Hdf5Kind::Text: s.bind_text_or_null(p, text[i]); break;
+      case catalog::Hdf5Kind::Int64:
+        if (!i64.empty() && i64[i] != 0) s.bind(p, i64[i]); else s.bind_null(p);
+        break;
+      case catalog::Hdf5Kind::Int32:
+        if (!i32.empty()) s.bind(p, static_cast<int>(i32[i])); else s.bind_null(p);
+        break;
+      case catalog::Hdf5Kind::Real:
+        if (!real.empty() && std::isfinite(real[i])) s.bind(p, real[i]); else s.bind_null(p);
+        break;
+      case catalog::Hdf5Kind::None: break;
+    }
+  }
+};
+
+std::vector<ColumnValues> exported_columns() {
+  std::vector<ColumnValues> out;
+  for (const auto* c : catalog::hdf5_columns()) out.push_back({c, {}, {}, {}, {}});
+  return out;
+}
+
 }  // namespace
 
 int64_t LibraryImpl::export_hdf5(const std::string& file) const {
   SilenceHdf5 quiet;
-  std::vector<int64_t> ids, capture;
-  std::vector<std::string> paths, make, model, lens, format, hash, capture_time;
-  std::vector<int32_t> width, height;
-  std::vector<double> lat, lon;
+  std::vector<int64_t> ids;
+  std::vector<ColumnValues> columns = exported_columns();
   std::vector<float> features;
   std::string model_id, pooling;
   int dim = 0;
@@ -186,27 +254,15 @@ int64_t LibraryImpl::export_hdf5(const std::string& file) const {
     model_id = meta_get(db, "model_id");
     pooling = meta_get(db, "pooling");
     dim = std::stoi(meta_get(db, "dim", "0"));
-    Stmt s(db, std::string("SELECT id, path, embedding, capture_unix, make, model, lens, format, width, height, "
-                           "gps_lat, gps_lon, content_hash, capture_time FROM photos WHERE ") +
-                   kIndexableWhere + " ORDER BY id");
+    std::string select = "SELECT id, embedding";
+    for (const auto& c : columns) select += std::string(", ") + c.column->name;
+    Stmt s(db, select + " FROM photos WHERE " + kIndexableWhere + " ORDER BY id");
     std::vector<float> row(std::max(dim, 1));
-    const double nan = std::numeric_limits<double>::quiet_NaN();
     while (s.step()) {
       ids.push_back(s.col_int64(0));
-      paths.push_back(s.col_text(1));
-      decode_embedding(s.col_blob(2), s.col_bytes(2), row.data(), dim);
+      decode_embedding(s.col_blob(1), s.col_bytes(1), row.data(), dim);
       features.insert(features.end(), row.begin(), row.begin() + dim);
-      capture.push_back(s.col_int64(3));
-      make.push_back(s.col_text(4));
-      model.push_back(s.col_text(5));
-      lens.push_back(s.col_text(6));
-      format.push_back(s.col_text(7));
-      width.push_back(s.col_int(8));
-      height.push_back(s.col_int(9));
-      lat.push_back(s.is_null(10) ? nan : s.col_double(10));
-      lon.push_back(s.is_null(11) ? nan : s.col_double(11));
-      hash.push_back(s.col_text(12));
-      capture_time.push_back(s.col_text(13));
+      for (size_t c = 0; c < columns.size(); ++c) columns[c].append(s, static_cast<int>(c) + 2);
     }
     snapshot.commit();
   }
@@ -219,19 +275,8 @@ int64_t LibraryImpl::export_hdf5(const std::string& file) const {
     if (!f.ok()) throw Error(file + ": cannot create HDF5 file", ErrorCode::Io);
     hid_t h = f.get();
     write_dataset(h, file, "features", H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, {n, static_cast<hsize_t>(dim)}, features.data());
-    write_strings(h, file, "paths", paths);
     write_dataset(h, file, "ids", H5T_NATIVE_INT64, H5T_STD_I64LE, {n}, ids.data());
-    write_dataset(h, file, "capture_unix", H5T_NATIVE_INT64, H5T_STD_I64LE, {n}, capture.data());
-    write_strings(h, file, "capture_time", capture_time);
-    write_strings(h, file, "make", make);
-    write_strings(h, file, "model", model);
-    write_strings(h, file, "lens", lens);
-    write_strings(h, file, "format", format);
-    write_strings(h, file, "content_hash", hash);
-    write_dataset(h, file, "width", H5T_NATIVE_INT32, H5T_STD_I32LE, {n}, width.data());
-    write_dataset(h, file, "height", H5T_NATIVE_INT32, H5T_STD_I32LE, {n}, height.data());
-    write_dataset(h, file, "gps_lat", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, {n}, lat.data());
-    write_dataset(h, file, "gps_lon", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, {n}, lon.data());
+    for (const auto& c : columns) c.write(h, file, n);
     write_attr(h, "model_id", model_id);
     write_attr(h, "pooling", pooling);
     write_attr(h, "dim", std::to_string(dim));
@@ -267,20 +312,13 @@ int64_t LibraryImpl::import_hdf5(const std::string& file) {
   if (dim <= 0) throw Error(file + ": 'features' has no columns", ErrorCode::InvalidArgument);
   std::vector<float> features(n * dim);
   if (n) check(H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, features.data()), file, "read of features");
-  auto paths = read_strings(h, file, "paths", n);
+  std::vector<ColumnValues> columns = exported_columns();
+  for (auto& c : columns) c.read(h, file, n);
+  const std::vector<std::string>& paths =
+      std::find_if(columns.begin(), columns.end(), [](const ColumnValues& c) { return std::string(c.column->name) == "path"; })->text;
   std::string model_id = read_attr(h, "model_id"), pooling = read_attr(h, "pooling");
   if (model_id.empty()) model_id = "hdf5:" + fs::path(file).filename().string();
   if (pooling.empty()) pooling = "unknown";
-  auto opt_strings = [&](const char* name) {
-    return has_dataset(h, name) ? read_strings(h, file, name, n) : std::vector<std::string>(n);
-  };
-  auto capture = read_numbers<int64_t>(h, "capture_unix", H5T_NATIVE_INT64, n);
-  auto width = read_numbers<int32_t>(h, "width", H5T_NATIVE_INT32, n);
-  auto height = read_numbers<int32_t>(h, "height", H5T_NATIVE_INT32, n);
-  auto lat = read_numbers<double>(h, "gps_lat", H5T_NATIVE_DOUBLE, n);
-  auto lon = read_numbers<double>(h, "gps_lon", H5T_NATIVE_DOUBLE, n);
-  auto make = opt_strings("make"), model = opt_strings("model"), lens = opt_strings("lens");
-  auto format = opt_strings("format"), hash = opt_strings("content_hash"), capture_time = opt_strings("capture_time");
 
   std::lock_guard<std::mutex> lk(wmu_);
   WriterLock writer_lock = acquire_writer_lock();
@@ -303,11 +341,15 @@ int64_t LibraryImpl::import_hdf5(const std::string& file) {
     } else {
       pooling = meta_get(db, "pooling");
     }
-    Stmt up(db,
-            "INSERT INTO photos (path, folder, format, content_hash, width, height, capture_time, capture_unix, make, "
-            "model, lens, gps_lat, gps_lon, embedding, model_id, pooling, precision, indexed_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET embedding = excluded.embedding, "
-            "model_id = excluded.model_id, pooling = excluded.pooling, indexed_at = excluded.indexed_at");
+    // The exported columns plus folder and the embedding's stamp; a path already in the
+    // catalog keeps its metadata and takes the new embedding.
+    std::string names, marks;
+    for (const auto& c : columns) names += std::string(c.column->name) + ", ";
+    names += "folder, embedding, model_id, pooling, precision, indexed_at";
+    for (size_t i = 0; i < columns.size() + 6; ++i) marks += i ? ",?" : "?";
+    Stmt up(db, "INSERT INTO photos (" + names + ") VALUES (" + marks +
+                    ") ON CONFLICT(path) DO UPDATE SET embedding = excluded.embedding,"
+                    " model_id = excluded.model_id, pooling = excluded.pooling, indexed_at = excluded.indexed_at");
     std::string now = now_iso_utc();
     std::vector<float> v(dim);
     for (hsize_t i = 0; i < n; ++i) {
@@ -322,24 +364,14 @@ int64_t LibraryImpl::import_hdf5(const std::string& file) {
       auto half = encode_embedding(v.data(), dim);
       const std::string& p = paths[i];
       std::string folder = fs::path(p).parent_path().string();
-      up.bind(1, p);
-      up.bind(2, folder.empty() ? std::string("/") : folder);
-      up.bind_text_or_null(3, format[i]);
-      up.bind_text_or_null(4, hash[i]);
-      if (!width.empty()) up.bind(5, width[i]); else up.bind_null(5);
-      if (!height.empty()) up.bind(6, height[i]); else up.bind_null(6);
-      up.bind_text_or_null(7, capture_time[i]);
-      if (!capture.empty() && capture[i] != 0) up.bind(8, capture[i]); else up.bind_null(8);
-      up.bind_text_or_null(9, make[i]);
-      up.bind_text_or_null(10, model[i]);
-      up.bind_text_or_null(11, lens[i]);
-      if (!lat.empty() && std::isfinite(lat[i])) up.bind(12, lat[i]); else up.bind_null(12);
-      if (!lon.empty() && std::isfinite(lon[i])) up.bind(13, lon[i]); else up.bind_null(13);
-      up.bind_blob(14, half.data(), half.size() * 2);
-      up.bind(15, model_id);
-      up.bind(16, pooling);
-      up.bind(17, std::string("imported"));
-      up.bind(18, now);
+      int c = 1;
+      for (const auto& col : columns) col.bind(up, c++, i);
+      up.bind(c++, folder.empty() ? std::string("/") : folder);
+      up.bind_blob(c++, half.data(), half.size() * 2);
+      up.bind(c++, model_id);
+      up.bind(c++, pooling);
+      up.bind(c++, std::string("imported"));
+      up.bind(c++, now);
       up.run();
     }
     bump_generation(db);

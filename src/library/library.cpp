@@ -1,7 +1,6 @@
 // Library: opening, index loading/validation, and the read side of the catalog.
 #include "library/library_impl.h"
 
-#include <faiss/IndexIDMap.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -9,7 +8,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "library/vector_index.h"
+#include "catalog/photo_row.h"
+#include "store/faiss_store.h"
 
 namespace vf {
 namespace fs = std::filesystem;
@@ -84,8 +84,8 @@ void LibraryImpl::rebuild_semantic(sqlite3* db, const CatalogState& st, const st
     ids.push_back(s.col_int64(0));
     x.insert(x.end(), row.begin(), row.end());
   }
-  std::string factory = factory_in.empty() ? choose_factory(static_cast<int64_t>(ids.size()), st.dim) : factory_in;
-  sem_ = build_index(factory, st.dim, x.data(), ids.data(), static_cast<int64_t>(ids.size()));
+  std::string factory = factory_in.empty() ? store::choose_factory(static_cast<int64_t>(ids.size()), st.dim) : factory_in;
+  sem_ = store::FaissStore::build(factory, st.dim, x.data(), ids.data(), static_cast<int64_t>(ids.size()));
 }
 
 void LibraryImpl::rebuild_color(sqlite3* db, const CatalogState& st) {
@@ -101,29 +101,29 @@ void LibraryImpl::rebuild_color(sqlite3* db, const CatalogState& st) {
     ids.push_back(s.col_int64(0));
     x.insert(x.end(), v, v + kColorDim);
   }
-  color_ = build_index(choose_color_factory(static_cast<int64_t>(ids.size())), kColorDim, x.data(),
+  color_ = store::FaissStore::build(store::choose_color_factory(static_cast<int64_t>(ids.size())), kColorDim, x.data(),
                        ids.data(), static_cast<int64_t>(ids.size()));
 }
 
 void LibraryImpl::save_indexes(const CatalogState& st) {
   std::error_code ec;
   if (sem_) {
-    save_index_atomic(sem_.get(), semantic_path(), semantic_stamp(st));
+    sem_->save(semantic_path(), semantic_stamp(st).dump());
   } else {
     fs::remove(semantic_path(), ec);
     fs::remove(semantic_path() + ".stamp", ec);
   }
   if (color_) {
-    save_index_atomic(color_.get(), color_path(), color_stamp(st));
+    color_->save(color_path(), color_stamp(st).dump());
   } else {
     fs::remove(color_path(), ec);
     fs::remove(color_path() + ".stamp", ec);
   }
 }
 
-static bool stamp_matches(const nlohmann::json& stamp, const nlohmann::json& want, const faiss::Index* index,
-                          int64_t count, int dim) {
-  if (!index || index->ntotal != count || index->d != dim) return false;
+static bool stamp_matches(const nlohmann::json& stamp, const nlohmann::json& want,
+                          const store::VectorStore* index, int64_t count, int dim) {
+  if (!index || index->count() != count || index->dim() != dim) return false;
   for (auto& [k, v] : want.items())
     if (!stamp.contains(k) || stamp[k] != v) return false;
   return true;
@@ -139,7 +139,7 @@ bool LibraryImpl::load_indexes(bool save_rebuilt) {
 
   nlohmann::json stamp;
   std::string why;
-  auto sem = load_index(semantic_path(), &stamp, &why);
+  auto sem = store::FaissStore::load(semantic_path(), &stamp, &why);
   if (st.sem_count == 0) {
     sem_.reset();
   } else if (stamp_matches(stamp, semantic_stamp(st), sem.get(), st.sem_count, st.dim)) {
@@ -148,7 +148,7 @@ bool LibraryImpl::load_indexes(bool save_rebuilt) {
     rebuild_semantic(db, st, meta_get(db, "index_factory"));
     rebuilt = true;
   }
-  auto col = load_index(color_path(), &stamp, &why);
+  auto col = store::FaissStore::load(color_path(), &stamp, &why);
   if (st.color_count == 0) {
     color_.reset();
   } else if (stamp_matches(stamp, color_stamp(st), col.get(), st.color_count, kColorDim)) {
@@ -219,71 +219,22 @@ void LibraryImpl::write_transaction(const std::function<void(sqlite3*)>& fn) {
   t.commit();
 }
 
-static const char* kRecordColumns =
-    "id, path, folder, format, mime, file_size, mtime_ns, content_hash, stored_width, stored_height, "
-    "width, height, orientation, capture_time, capture_offset, capture_time_source, capture_unix, "
-    "make, model, lens, focal_length, aperture, exposure, iso, gps_lat, gps_lon, gps_alt, rating, "
-    "keywords, thumb_path, preview_path";
-
-PhotoRecord LibraryImpl::read_record(Stmt& s) const {
-  PhotoRecord r;
-  r.id = s.col_int64(0);
-  r.path = s.col_text(1);
-  r.folder = s.col_text(2);
-  auto& m = r.meta;
-  m.format = s.col_text(3);
-  m.mime = s.col_text(4);
-  m.file_size = s.col_int64(5);
-  m.mtime_ns = s.col_int64(6);
-  m.content_hash = s.col_text(7);
-  m.stored_width = s.col_int(8);
-  m.stored_height = s.col_int(9);
-  m.width = s.col_int(10);
-  m.height = s.col_int(11);
-  m.orientation = s.is_null(12) ? 1 : s.col_int(12);
-  m.capture_time = s.col_text(13);
-  m.capture_offset = s.col_text(14);
-  m.capture_time_source = s.col_text(15);
-  m.capture_unix = s.col_int64(16);
-  m.make = s.col_text(17);
-  m.model = s.col_text(18);
-  m.lens = s.col_text(19);
-  if (!s.is_null(20)) m.focal_length_mm = s.col_double(20);
-  if (!s.is_null(21)) m.aperture_f = s.col_double(21);
-  if (!s.is_null(22)) m.exposure_s = s.col_double(22);
-  if (!s.is_null(23)) m.iso = s.col_int(23);
-  if (!s.is_null(24)) m.gps_lat = s.col_double(24);
-  if (!s.is_null(25)) m.gps_lon = s.col_double(25);
-  if (!s.is_null(26)) m.gps_alt = s.col_double(26);
-  if (!s.is_null(27)) m.rating = s.col_int(27);
-  if (!s.is_null(28)) {
-    try {
-      for (auto& k : nlohmann::json::parse(s.col_text(28))) m.keywords.push_back(k.get<std::string>());
-    } catch (const std::exception&) {
-    }
-  }
-  auto abs_thumb = [&](const std::string& rel) { return rel.empty() ? rel : dir_ + "/" + rel; };
-  r.thumb_path = abs_thumb(s.col_text(29));
-  r.preview_path = abs_thumb(s.col_text(30));
-  return r;
-}
-
 std::optional<PhotoRecord> LibraryImpl::photo(int64_t id) const {
   auto lk = lock();
-  Stmt s(rdb_.get(), std::string("SELECT ") + kRecordColumns + " FROM photos WHERE id = ?");
+  Stmt s(rdb_.get(), "SELECT " + catalog::photo_record_columns() + " FROM photos WHERE id = ?");
   s.bind(1, id);
   if (!s.step()) return std::nullopt;
-  return read_record(s);
+  return catalog::read_photo_record(s, dir_);
 }
 
 std::optional<PhotoRecord> LibraryImpl::photo_by_path(const std::string& path) const {
   std::error_code ec;
   std::string abs = fs::absolute(path, ec).lexically_normal().string();
   auto lk = lock();
-  Stmt s(rdb_.get(), std::string("SELECT ") + kRecordColumns + " FROM photos WHERE path = ?");
+  Stmt s(rdb_.get(), "SELECT " + catalog::photo_record_columns() + " FROM photos WHERE path = ?");
   s.bind(1, abs);
   if (!s.step()) return std::nullopt;
-  return read_record(s);
+  return catalog::read_photo_record(s, dir_);
 }
 
 std::vector<float> LibraryImpl::embedding(int64_t id) const {
@@ -343,12 +294,12 @@ LibraryInfo LibraryImpl::info() const {
     info.last_indexed = meta_get(db, "last_commit");
     snapshot.commit();
   }
-  info.index_type = sem_ ? describe_index(sem_.get()) : "";
-  info.index_vectors = sem_ ? sem_->ntotal : 0;
+  info.index_type = sem_ ? sem_->describe() : "";
+  info.index_vectors = sem_ ? sem_->count() : 0;
   info.catalog_bytes = file_bytes(catalog_path()) + file_bytes(catalog_path() + "-wal");
   info.index_bytes = file_bytes(semantic_path()) + file_bytes(color_path());
   info.thumbs_bytes = tree_bytes(thumbs_dir());
-  info.index_memory_bytes = (sem_ ? index_memory_bytes(sem_.get()) : 0) + (color_ ? index_memory_bytes(color_.get()) : 0);
+  info.index_memory_bytes = (sem_ ? sem_->memory_bytes() : 0) + (color_ ? color_->memory_bytes() : 0);
   return info;
 }
 

@@ -1,17 +1,17 @@
 // The one implementation of vf::Library and vf::detail::LibraryInternal.
 #pragma once
 
-#include <faiss/Index.h>
-
 #include <nlohmann/json.hpp>
 
 #include <memory>
 #include <mutex>
 #include <string>
 
-#include "library/catalog.h"
-#include "library/library_internal.h"
-#include "library/sqlite_util.h"
+#include "catalog/catalog_reader.h"
+#include "catalog/schema.h"
+#include "catalog/sqlite.h"
+#include "library/library_access.h"
+#include "store/vector_store.h"
 
 namespace vf::detail {
 
@@ -34,15 +34,13 @@ class LibraryImpl final : public Library, public LibraryInternal {
   std::string model_dir() const override;
 
   // ---- LibraryInternal
-  sqlite3* db() const override { return rdb_.get(); }
-  std::unique_lock<std::mutex> lock() const override { return std::unique_lock<std::mutex>(rmu_); }
-  const faiss::Index* semantic_index() const override { return sem_.get(); }
-  const faiss::Index* color_index() const override { return color_.get(); }
+  const catalog::CatalogReader& catalog() const override { return catalog_reader_; }
+  const store::VectorStore* semantic_store() const override { return sem_.get(); }
+  const store::VectorStore* color_store() const override { return color_.get(); }
   int dim() const override { return dim_; }
   std::vector<float> embeddings(const std::vector<int64_t>& ids) const override;
   std::vector<float> color_hists(const std::vector<int64_t>& ids) const override;
   std::vector<int64_t> all_ids() const override;
-  void write_transaction(const std::function<void(sqlite3*)>& fn) override;
   bool refresh() override;
 
   // Paths inside the library directory.
@@ -63,8 +61,11 @@ class LibraryImpl final : public Library, public LibraryInternal {
   void save_indexes(const CatalogState& st);
   nlohmann::json semantic_stamp(const CatalogState& st) const;
   nlohmann::json color_stamp(const CatalogState& st) const;
-  PhotoRecord read_record(Stmt& s) const;
   Engine& engine_for(const EngineParams& p);
+  std::unique_lock<std::mutex> lock() const { return std::unique_lock<std::mutex>(rmu_); }
+  // Runs `fn` in a transaction on the write connection (opened on first use: derived
+  // tables such as clusters are written from read-only opens too).
+  void write_transaction(const std::function<void(sqlite3*)>& fn);
   // The inter-process writer lock (flock on writer.lock), released when the object dies.
   class WriterLock {
    public:
@@ -84,11 +85,14 @@ class LibraryImpl final : public Library, public LibraryInternal {
   mutable std::mutex rmu_;
   Db wdb_;  // write connection (writers only, and lazily for write_transaction)
   std::mutex wmu_;
-  std::unique_ptr<faiss::Index> sem_, color_;
+  std::unique_ptr<store::VectorStore> sem_, color_;
   int dim_ = 0;
   int64_t loaded_generation_ = -1;
   std::unique_ptr<Engine> engine_;
   EngineParams engine_params_;
+  catalog::CatalogReader catalog_reader_{rdb_, rmu_, [this](const std::function<void(sqlite3*)>& fn) {
+    write_transaction(fn);
+  }};
 };
 
 }  // namespace vf::detail

@@ -20,8 +20,8 @@
 #include <faiss/utils/distances.h>
 #include <nlohmann/json.hpp>
 
-#include "library/library_internal.h"
-#include "search/catalog_sql.h"
+#include "library/library_access.h"
+#include "catalog/catalog_reader.h"
 #include "search/search_internal.h"
 #include "viewfinder/search.h"
 
@@ -284,20 +284,14 @@ ClusterResult cluster_library(Library& library, const ClusterParams& params) {
   {
     std::map<int64_t, size_t> pos;
     for (size_t i = 0; i < n; ++i) pos[ids[i]] = i;
-    auto lock = lib.lock();
-    search::Statement st(lib.db(),
-                         "SELECT id, CASE WHEN capture_time_source LIKE 'file:%' THEN 0 ELSE coalesce(capture_unix, 0) END,"
-                         " coalesce(make, ''), coalesce(model, ''),"
-                         " coalesce(folder, ''), coalesce(keywords, '') FROM photos"
-                         " WHERE " + std::string(search::kIndexableSql));
-    while (st.step()) {
-      auto it = pos.find(st.int64(0));
+    for (const auto& row : lib.catalog().label_rows()) {
+      auto it = pos.find(row.id);
       if (it == pos.end()) continue;
       auto& m = meta[it->second];
-      m.capture_unix = st.int64(1);
-      m.camera = camera_name(st.text(2), st.text(3));
-      m.folder = st.text(4);
-      std::string kw = st.text(5);
+      m.capture_unix = row.capture_unix;
+      m.camera = camera_name(row.make, row.model);
+      m.folder = row.folder;
+      const std::string& kw = row.keywords_json;
       if (!kw.empty()) {
         auto j = nlohmann::json::parse(kw, nullptr, false);
         if (j.is_array())
@@ -330,100 +324,22 @@ ClusterResult cluster_library(Library& library, const ClusterParams& params) {
                    [](const Cluster& a, const Cluster& b) { return a.size > b.size; });
 
   if (params.store) {
-    lib.write_transaction([&](sqlite3* db) {
-      int64_t run = 1;
-      {
-        search::Statement st(db, "SELECT coalesce(max(run), 0) + 1 FROM clusters");
-        if (st.step()) run = st.int64(0);
-      }
-      // Only the latest run is kept: the UI browses one clustering at a time.
-      search::exec_sql(db, "DELETE FROM cluster_members; DELETE FROM clusters;");
-      search::Statement ins(db,
-                            "INSERT INTO clusters (run, cluster, label, size, representatives)"
-                            " VALUES (?, ?, ?, ?, ?)");
-      for (const auto& cl : result.clusters) {
-        sqlite3_reset(ins.get());
-        ins.bind(1, run);
-        ins.bind(2, static_cast<int64_t>(cl.id));
-        ins.bind(3, cl.label);
-        ins.bind(4, cl.size);
-        ins.bind(5, nlohmann::json(cl.representatives).dump());
-        ins.step();
-      }
-      search::Statement mem(db,
-                            "INSERT INTO cluster_members (run, photo_id, cluster, distance)"
-                            " VALUES (?, ?, ?, ?)");
-      for (size_t i = 0; i < n; ++i) {
-        sqlite3_reset(mem.get());
-        mem.bind(1, run);
-        mem.bind(2, ids[i]);
-        mem.bind(3, static_cast<int64_t>(best.assign[i]));
-        mem.bind(4, static_cast<double>(1.0f - best.similarity[i]));
-        mem.step();
-      }
-      // Quality numbers go to the key-value meta table (the clusters table has no column).
-      search::Statement meta_st(db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
-      nlohmann::json q = {{"k", result.k}, {"inertia", result.inertia},
-                          {"silhouette", result.silhouette}, {"run", run}};
-      meta_st.bind(1, std::string("clusters_quality"));
-      meta_st.bind(2, q.dump());
-      meta_st.step();
-    });
+    catalog::ClusterRunToStore run;
+    run.result = &result;
+    run.ids = &ids;
+    run.assignment = &best.assign;
+    run.similarity = &best.similarity;
+    lib.catalog().store_clusters(run);
   }
   return result;
 }
 
 std::optional<ClusterResult> stored_clusters(const Library& library) {
-  const auto& lib = detail::internal(library);
-  auto lock = lib.lock();
-  sqlite3* db = lib.db();
-  ClusterResult r;
-  int64_t run = 0;
-  {
-    search::Statement st(db, "SELECT max(run) FROM clusters");
-    if (!st.step() || st.null(0)) return std::nullopt;
-    run = st.int64(0);
-  }
-  search::Statement st(db,
-                       "SELECT cluster, label, size, representatives FROM clusters WHERE run = ?"
-                       " ORDER BY size DESC, cluster");
-  st.bind(1, run);
-  while (st.step()) {
-    Cluster c;
-    c.id = static_cast<int>(st.int64(0));
-    c.label = st.text(1);
-    c.size = st.int64(2);
-    auto j = nlohmann::json::parse(st.text(3), nullptr, false);
-    if (j.is_array())
-      for (const auto& v : j)
-        if (v.is_number_integer()) c.representatives.push_back(v.get<int64_t>());
-    r.clusters.push_back(std::move(c));
-  }
-  r.k = static_cast<int>(r.clusters.size());
-  search::Statement q(db, "SELECT value FROM meta WHERE key = 'clusters_quality'");
-  if (q.step()) {
-    auto j = nlohmann::json::parse(q.text(0), nullptr, false);
-    if (j.is_object()) {
-      r.k = j.value("k", r.k);
-      r.inertia = j.value("inertia", 0.0);
-      r.silhouette = j.value("silhouette", 0.0);
-    }
-  }
-  return r;
+  return detail::internal(library).catalog().stored_clusters();
 }
 
 std::vector<int64_t> stored_cluster_members(const Library& library, int cluster, int limit, int offset) {
-  const auto& lib = detail::internal(library);
-  auto lock = lib.lock();
-  search::Statement st(lib.db(),
-                       "SELECT photo_id FROM cluster_members WHERE run = (SELECT max(run) FROM clusters)"
-                       " AND cluster = ? ORDER BY distance, photo_id LIMIT ? OFFSET ?");
-  st.bind(1, static_cast<int64_t>(cluster));
-  st.bind(2, static_cast<int64_t>(std::max(limit, 0)));
-  st.bind(3, static_cast<int64_t>(std::max(offset, 0)));
-  std::vector<int64_t> ids;
-  while (st.step()) ids.push_back(st.int64(0));
-  return ids;
+  return detail::internal(library).catalog().stored_cluster_members(cluster, limit, offset);
 }
 
 }  // namespace vf

@@ -14,11 +14,10 @@
 #include <set>
 #include <unordered_map>
 
-#include <faiss/IndexFlat.h>
-
-#include "library/library_internal.h"
-#include "search/catalog_sql.h"
-#include "search/faiss_search.h"
+#include "library/library_access.h"
+#include "catalog/catalog_reader.h"
+#include "catalog/schema.h"
+#include "store/vector_store.h"
 #include "search/search_internal.h"
 #include "viewfinder/search.h"
 
@@ -29,14 +28,43 @@ namespace {
 constexpr float kSamePixelsCosine = 0.999f;
 constexpr int kChunk = 512;  // queries per FAISS batch
 
-struct Row {
-  int64_t id;
-  std::string path, content_hash, format;
-  uint64_t phash = 0;
-  bool has_phash = false;
-  int width = 0, height = 0;
-  int64_t capture_unix = 0;
-};
+using Row = catalog::DuplicateRow;
+
+// Visits every (photo, neighbour) pair found through a store over `vectors` (n rows of d,
+// photo i = row i): the library's store when there are no filters, else a small exact store
+// over the filtered photos. Never all pairs.
+void for_each_neighbor(const store::VectorStore* library_store, bool filtered, const float* vectors, size_t n,
+                       int d, int kn, const std::unordered_map<int64_t, size_t>& pos,
+                       const std::function<void(size_t, size_t)>& visit) {
+  std::unique_ptr<store::VectorStore> local;
+  const store::VectorStore* index = library_store;
+  const bool use_local = filtered || !index;
+  if (use_local) {
+    // An exact store over the filtered photos, keyed by position.
+    std::vector<int64_t> positions(n);
+    std::iota(positions.begin(), positions.end(), int64_t{0});
+    local = store::make_store("faiss", d, "Flat");
+    local->upsert(positions.data(), vectors, static_cast<int64_t>(n), nullptr);
+    index = local.get();
+  }
+  for (size_t start = 0; start < n; start += kChunk) {
+    int nq = static_cast<int>(std::min<size_t>(kChunk, n - start));
+    auto res = index->search(vectors + start * d, nq, kn, {});
+    for (int q = 0; q < nq; ++q)
+      for (const auto& nb : (*res)[q]) {
+        size_t other;
+        if (use_local) {
+          other = static_cast<size_t>(nb.id);
+        } else {
+          auto it = pos.find(nb.id);
+          if (it == pos.end()) continue;
+          other = it->second;
+        }
+        const size_t self = start + q;
+        if (other != self) visit(self, other);
+      }
+  }
+}
 
 }  // namespace
 
@@ -47,29 +75,7 @@ std::vector<DupeGroup> find_duplicates(const Library& library, const DupeParams&
   const auto& lib = detail::internal(library);
   const int dim = lib.dim();
 
-  std::vector<Row> rows;
-  {
-    auto where = search::build_filter_sql(params.filters);
-    auto lock = lib.lock();
-    search::Statement st(lib.db(),
-                         "SELECT id, path, coalesce(content_hash, ''), phash, coalesce(width, 0),"
-                         " coalesce(height, 0), coalesce(format, ''), coalesce(capture_unix, 0)"
-                         " FROM photos WHERE " + where.clause + " ORDER BY id");
-    st.bind_all(where.binds);
-    while (st.step()) {
-      Row r;
-      r.id = st.int64(0);
-      r.path = st.text(1);
-      r.content_hash = st.text(2);
-      r.has_phash = !st.null(3);
-      r.phash = static_cast<uint64_t>(st.int64(3));
-      r.width = static_cast<int>(st.int64(4));
-      r.height = static_cast<int>(st.int64(5));
-      r.format = st.text(6);
-      r.capture_unix = st.int64(7);
-      rows.push_back(std::move(r));
-    }
-  }
+  std::vector<Row> rows = lib.catalog().duplicate_rows(params.filters);
   const size_t n = rows.size();
   std::unordered_map<int64_t, size_t> pos;
   std::vector<int64_t> ids(n);
@@ -109,41 +115,11 @@ std::vector<DupeGroup> find_duplicates(const Library& library, const DupeParams&
     }
   }
 
-  // Visits every (photo, neighbour) pair found through an index over `vectors` (n rows of d):
-  // the library's index when there are no filters, else a small exact index over the
-  // filtered photos. Never all pairs.
   const int kn = std::max(1, params.max_neighbors) + 1;  // +1: the photo itself
-  auto for_each_neighbor = [&](const faiss::Index* library_index, const float* vectors, int d,
-                               const std::function<void(size_t, size_t)>& visit) {
-    std::unique_ptr<faiss::IndexFlatIP> local;
-    const faiss::Index* index = library_index;
-    const bool use_local = !params.filters.empty() || !index;
-    if (use_local) {
-      local = std::make_unique<faiss::IndexFlatIP>(d);
-      local->add(static_cast<faiss::Index::idx_t>(n), vectors);
-      index = local.get();
-    }
-    for (size_t start = 0; start < n; start += kChunk) {
-      int nq = static_cast<int>(std::min<size_t>(kChunk, n - start));
-      auto res = search::index_search(*index, vectors + start * d, nq, kn, nullptr);
-      for (int q = 0; q < nq; ++q)
-        for (const auto& nb : (*res)[q]) {
-          size_t other;
-          if (use_local) {
-            other = static_cast<size_t>(nb.id);
-          } else {
-            auto it = pos.find(nb.id);
-            if (it == pos.end()) continue;
-            other = it->second;
-          }
-          const size_t self = start + q;
-          if (other != self) visit(self, other);
-        }
-    }
-  };
+  const bool filtered = !params.filters.empty();
 
   if (params.near && n > 1) {
-    for_each_neighbor(lib.semantic_index(), embs.data(), dim, [&](size_t self, size_t other) {
+    for_each_neighbor(lib.semantic_store(), filtered, embs.data(), n, dim, kn, pos, [&](size_t self, size_t other) {
       // Exact cosine from the stored vectors, whatever the index's metric or compression.
       if (cosine_of(self, other) >= params.threshold) all.unite(self, other);
     });
@@ -151,12 +127,12 @@ std::vector<DupeGroup> find_duplicates(const Library& library, const DupeParams&
 
   if (params.phash_max_distance >= 0 && n > 1) {
     std::vector<float> hists = lib.color_hists(ids);
-    // The colour index's space: element-wise sqrt of each histogram (see library_internal.h).
+    // The colour store's space: element-wise sqrt of each histogram (catalog/schema.h color_index_vector).
     for (size_t i = 0; i < n; ++i) {
       auto v = detail::color_index_query(hists.data() + i * search::kHistBins);
       std::copy(v.begin(), v.end(), hists.begin() + i * search::kHistBins);
     }
-    for_each_neighbor(lib.color_index(), hists.data(), search::kHistBins, [&](size_t self, size_t other) {
+    for_each_neighbor(lib.color_store(), filtered, hists.data(), n, search::kHistBins, kn, pos, [&](size_t self, size_t other) {
       if (!rows[self].has_phash || !rows[other].has_phash) return;
       if (search::hamming64(rows[self].phash, rows[other].phash) <= params.phash_max_distance)
         all.unite(self, other);

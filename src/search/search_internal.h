@@ -5,9 +5,9 @@
 #include <array>
 #include <cstdint>
 #include <string>
-#include <variant>
 #include <vector>
 
+#include "catalog/filter_sql.h"
 #include "viewfinder/search.h"
 
 namespace vf::search {
@@ -49,22 +49,12 @@ std::array<float, kHistBins> palette_histogram(const std::vector<std::array<uint
 // L2 norm for an L1-normalised input, so inner products are Bhattacharyya coefficients.
 void coarse_color_vector(const float* hist512, float* out64);
 
-// ---- filters -----------------------------------------------------------------------------
-using SqlValue = std::variant<int64_t, double, std::string>;
-struct SqlWhere {
-  std::string clause;  // "embedding IS NOT NULL AND ..." (never empty)
-  std::vector<SqlValue> binds;  // in order of the ?s in `clause`
-};
-// Photos that are in the indexes: an embedding from the library's current model and pooling
-// (the same rule as src/library/catalog.h kIndexableWhere).
-constexpr const char* kIndexableSql =
-    "embedding IS NOT NULL AND model_id = (SELECT value FROM meta WHERE key='model_id') AND "
-    "pooling = (SELECT value FROM meta WHERE key='pooling')";
-// The WHERE clause selecting photos that pass `filters`, starting from `base` (the catalog:
-// kIndexableSql). Throws vf::Error(InvalidArgument) for an unknown orientation.
-SqlWhere build_filter_sql(const Filters& filters, const std::string& base = kIndexableSql);
-std::string normalize_format(const std::string& format);  // "JPG" -> "jpeg", "tif" -> "tiff"
-bool is_raw_format(const std::string& format);  // "raw", "dng", "nef", "cr2", ...
+// ---- filters (owned by src/catalog; re-exported for the search code and its tests) ----------
+using catalog::SqlValue;
+using catalog::SqlWhere;
+using catalog::build_filter_sql;
+using catalog::normalize_format;
+using catalog::is_raw_format;
 
 // ---- duplicates --------------------------------------------------------------------------
 class UnionFind {

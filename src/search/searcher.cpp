@@ -15,13 +15,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include <faiss/Index.h>
-#include <faiss/IndexFlat.h>
-#include <faiss/IndexIDMap.h>
-
-#include "library/library_internal.h"
-#include "search/catalog_sql.h"
-#include "search/faiss_search.h"
+#include "library/library_access.h"
+#include "catalog/catalog_reader.h"
+#include "catalog/schema.h"
+#include "store/vector_store.h"
 #include "search/search_internal.h"
 #include "viewfinder/search.h"
 
@@ -100,17 +97,9 @@ struct Searcher::Impl {
     if (hist) hist->insert(hist->end(), photo.color_hist.begin(), photo.color_hist.end());
   }
 
-  // Filters run as SQL on an in-memory copy of the catalog's filterable columns, refreshed
-  // whenever the catalog's generation changes. The catalog rows carry the embedding and
-  // histogram blobs (~3 KB each), so scanning them costs ~1 s per 100k photos; the copy holds
-  // ~200 bytes a photo and answers the same WHERE clause in milliseconds.
-  std::mutex filter_mutex;
-  sqlite3* filter_db = nullptr;
-  std::string filter_generation;
-
-  ~Impl() {
-    if (filter_db) sqlite3_close(filter_db);
-  }
+  // Filters run as SQL on an in-memory copy of the catalog's filterable columns (see
+  // catalog::FilterIndex), refreshed whenever the catalog's generation changes.
+  catalog::FilterIndex filter_index{lib.catalog()};
 
   // Colour candidates on large libraries. A 512-d colour scan costs ~70-120 ms per query at
   // 100k photos (fp32 or SQ8, one thread), so above kCoarseColorMin the candidates come from
@@ -118,125 +107,38 @@ struct Searcher::Impl {
   // coefficient of the coarse histograms, ~7 ms at 100k), built once per catalog generation.
   // Every candidate is still rescored with the exact 512-bin intersection.
   std::mutex coarse_mutex;
-  std::unique_ptr<faiss::Index> coarse_color;
+  std::unique_ptr<store::VectorStore> coarse_color;
   std::string coarse_generation;
 
-  std::string catalog_generation() const {
-    auto lock = lib.lock();
-    search::Statement g(lib.db(), "SELECT value FROM meta WHERE key = 'generation'");
-    return g.step() ? g.text(0) : "";
-  }
-
-  const faiss::Index* coarse_color_index() {
+  const store::VectorStore* coarse_color_store() {
     std::lock_guard<std::mutex> g(coarse_mutex);
-    std::string generation = catalog_generation();
+    std::string generation = lib.catalog().generation();
     if (coarse_color && generation == coarse_generation) return coarse_color.get();
     auto ids = lib.all_ids();
     auto hists = lib.color_hists(ids);
     std::vector<float> coarse(ids.size() * 64);
     for (size_t i = 0; i < ids.size(); ++i)
       search::coarse_color_vector(hists.data() + i * search::kHistBins, coarse.data() + i * 64);
-    auto flat = new faiss::IndexFlatIP(64);
-    auto map = std::make_unique<faiss::IndexIDMap>(flat);
-    map->own_fields = true;
-    std::vector<faiss::Index::idx_t> fids(ids.begin(), ids.end());
-    map->add_with_ids(static_cast<faiss::Index::idx_t>(ids.size()), coarse.data(), fids.data());
-    coarse_color = std::move(map);
+    auto flat = store::make_store("faiss", 64, "Flat");
+    flat->upsert(ids.data(), coarse.data(), static_cast<int64_t>(ids.size()), nullptr);
+    coarse_color = std::move(flat);
     coarse_generation = generation;
     return coarse_color.get();
   }
 
-  static constexpr const char* kFilterColumns =
-      "id, path, folder, format, width, height, capture_unix, make, model, lens, gps_lat, gps_lon, rating";
-
-  // Call with filter_mutex held.
-  void refresh_filter_db() {
-    std::string generation;
-    {
-      auto lock = lib.lock();
-      search::Statement g(lib.db(), "SELECT value FROM meta WHERE key = 'generation'");
-      if (g.step()) generation = g.text(0);
-    }
-    if (filter_db && generation == filter_generation) return;
-    if (!filter_db && sqlite3_open(":memory:", &filter_db) != SQLITE_OK)
-      throw Error("cannot open an in-memory database for filters", ErrorCode::Io);
-    search::exec_sql(filter_db,
-                     "DROP TABLE IF EXISTS photos; CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT,"
-                     " folder TEXT, format TEXT, width INTEGER, height INTEGER, capture_unix INTEGER, make TEXT,"
-                     " model TEXT, lens TEXT, gps_lat REAL, gps_lon REAL, rating INTEGER);"
-                     " CREATE INDEX photos_capture ON photos(capture_unix); BEGIN");
-    search::Statement ins(filter_db, std::string("INSERT INTO photos VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"));
-    {
-      auto lock = lib.lock();
-      search::Statement st(lib.db(), std::string("SELECT ") + kFilterColumns + " FROM photos WHERE " +
-                                         search::kIndexableSql);
-      while (st.step()) {
-        sqlite3_reset(ins.get());
-        for (int c = 0; c < 13; ++c) {
-          int type = sqlite3_column_type(st.get(), c);
-          if (type == SQLITE_NULL)
-            sqlite3_bind_null(ins.get(), c + 1);
-          else if (type == SQLITE_INTEGER)
-            ins.bind(c + 1, st.int64(c));
-          else if (type == SQLITE_FLOAT)
-            ins.bind(c + 1, st.real(c));
-          else
-            ins.bind(c + 1, st.text(c));
-        }
-        ins.step();
-      }
-    }
-    search::exec_sql(filter_db, "COMMIT");
-    filter_generation = generation;
-    last_filter_key.clear();
-  }
-
-  // The last filter's matching ids: paging through results, or "more like this" inside the
-  // same filters, repeats a filter many times.
-  std::string last_filter_key;
-  std::vector<int64_t> last_filter_ids;
-
-  std::vector<int64_t> filter_ids(const Filters& f) {
-    auto where = search::build_filter_sql(f, "1");
-    std::string key = where.clause;
-    for (const auto& b : where.binds)
-      std::visit([&](const auto& v) {
-        std::ostringstream o;
-        o << v;
-        key += "\x1f" + o.str();
-      }, b);
-    std::lock_guard<std::mutex> g(filter_mutex);
-    refresh_filter_db();
-    if (key == last_filter_key) return last_filter_ids;
-    search::Statement st(filter_db, "SELECT id FROM photos WHERE " + where.clause + " ORDER BY id");
-    st.bind_all(where.binds);
-    std::vector<int64_t> ids;
-    while (st.step()) ids.push_back(st.int64(0));
-    last_filter_key = key;
-    last_filter_ids = ids;
-    return ids;
-  }
-
-  // Filters alone: newest first, photos without a capture time last.
+  std::vector<int64_t> filter_ids(const Filters& f) { return filter_index.ids(f); }
   std::vector<int64_t> list_ids(const Filters& f, int k, int offset, int64_t& matched) {
-    auto where = search::build_filter_sql(f, "1");
-    std::lock_guard<std::mutex> g(filter_mutex);
-    refresh_filter_db();
-    search::Statement count(filter_db, "SELECT count(*) FROM photos WHERE " + where.clause);
-    count.bind_all(where.binds);
-    if (count.step()) matched = count.int64(0);
-    search::Statement st(filter_db, "SELECT id FROM photos WHERE " + where.clause +
-                                        " ORDER BY capture_unix IS NULL, capture_unix DESC, id DESC"
-                                        " LIMIT ? OFFSET ?");
-    int next = st.bind_all(where.binds);
-    st.bind(next, static_cast<int64_t>(k));
-    st.bind(next + 1, static_cast<int64_t>(std::max(offset, 0)));
-    std::vector<int64_t> ids;
-    while (st.step()) ids.push_back(st.int64(0));
-    return ids;
+    return filter_index.list(f, k, offset, matched);
   }
 
   SearchResults run(const SearchQuery& q);
+  struct QueryVectors {
+    std::vector<float> semantic, color;  // either may be empty, not both
+    float alpha = 1.0f;
+  };
+  QueryVectors build_query(const SearchQuery& q, SearchResults& res, Clock::time_point& t_search);
+  std::vector<int64_t> gather_candidates(const SearchQuery& q, const QueryVectors& qv,
+                                         const std::optional<std::vector<int64_t>>& allowed, size_t need);
   std::vector<Candidate> score_exact(const std::vector<int64_t>& ids, const std::vector<float>& sem_q,
                                      const std::vector<float>& col_q, float alpha) const;
 };
@@ -261,16 +163,11 @@ std::vector<Candidate> Searcher::Impl::score_exact(const std::vector<int64_t>& i
   return out;
 }
 
-SearchResults Searcher::Impl::run(const SearchQuery& q) {
-  auto t_start = Clock::now();
-  SearchResults res;
-  if (q.k <= 0) throw Error("k must be at least 1", ErrorCode::InvalidArgument);
-  if (q.offset < 0) throw Error("offset must not be negative", ErrorCode::InvalidArgument);
-  if (q.alpha < 0 || q.alpha > 1)
-    throw Error("alpha must be in [0, 1], got " + std::to_string(q.alpha), ErrorCode::InvalidArgument);
+// The query vectors: embedded example files and uploads, stored example ids, the palette.
+Searcher::Impl::QueryVectors Searcher::Impl::build_query(const SearchQuery& q, SearchResults& res,
+                                                         Clock::time_point& t_search) {
   const int dim = lib.dim();
-
-  // ---- the query vectors ----
+  QueryVectors qv;
   std::vector<float> pos_emb, neg_emb, pos_hist;
   bool need_engine = !q.positive_files.empty() || !q.negative_files.empty() || !q.positive_bytes.empty();
   if (need_engine) ensure_engine();
@@ -294,7 +191,7 @@ SearchResults Searcher::Impl::run(const SearchQuery& q) {
     res.timings.decode_ms += ms_since(t0);
     embed(photo, neg_emb, nullptr, res.timings);
   }
-  auto t_search = Clock::now();
+  t_search = Clock::now();
   auto check_ids = [&](const std::vector<int64_t>& ids) {
     auto embs = lib.embeddings(ids);
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -342,7 +239,99 @@ SearchResults Searcher::Impl::run(const SearchQuery& q) {
   if (sem_q.empty() && col_q.empty())
     throw Error("empty query: give example photos, photo ids or colours", ErrorCode::InvalidArgument);
   // Alpha only means something when both sides exist.
-  float alpha = sem_q.empty() ? 0.0f : (col_q.empty() ? 1.0f : q.alpha);
+  qv.alpha = sem_q.empty() ? 0.0f : (col_q.empty() ? 1.0f : q.alpha);
+  qv.semantic = std::move(sem_q);
+  qv.color = std::move(col_q);
+  return qv;
+
+}
+
+// Candidates for exact scoring: the whole allowed set when small, else the union of the
+// stores' top lists (exhaustive again when a store cannot honour the filter).
+std::vector<int64_t> Searcher::Impl::gather_candidates(const SearchQuery& q, const QueryVectors& qv,
+                                                      const std::optional<std::vector<int64_t>>& allowed,
+                                                      size_t need) {
+  std::vector<int64_t> ids;
+  const std::vector<float>& sem_q = qv.semantic;
+  const std::vector<float>& col_q = qv.color;
+  const float alpha = qv.alpha;
+  if (allowed && allowed->size() <= std::max(kBruteForceMax, need)) {
+    ids = *allowed;  // exhaustive: every matching photo is scored exactly
+  } else {
+    // One list (alpha 0 or 1): its ranking is already by the exact score of that side, a small
+    // margin covers fp16 rounding. Two lists: deeper, since the fused order can differ from both.
+    const bool both = alpha > 0 && alpha < 1;
+    const int n_cand = static_cast<int>(both ? std::max<size_t>(need * 4, 100) : need * 2 + 10);
+    std::unordered_set<int64_t> seen;
+    bool fallback = false;
+    store::SearchFilter filter;
+    filter.allowed_ids = allowed ? &*allowed : nullptr;
+    filter.filters = allowed ? &q.filters : nullptr;
+    auto gather = [&](const store::VectorStore* index, const std::vector<float>& v) {
+      if (!index || v.empty() || fallback) return;
+      if (index->dim() != static_cast<int>(v.size()))
+        throw Error("index dimension " + std::to_string(index->dim()) + " does not match the query (" +
+                        std::to_string(v.size()) + ")",
+                    ErrorCode::Corrupt);
+      auto r = index->search(v.data(), 1, n_cand, filter);
+      if (!r) {
+        // This index type takes no selector (HNSW). A small allowed set is scored exactly;
+        // a large one is post-filtered from ever deeper unfiltered searches, which finds
+        // n_cand matches quickly because a large set is a large share of the index.
+        if (allowed->size() <= kPostFilterMin) {
+          fallback = true;
+          return;
+        }
+        std::vector<store::Neighbor> got;
+        for (int64_t depth = n_cand * 4;; depth *= 4) {
+          depth = std::min<int64_t>(depth, index->count());
+          auto u = index->search(v.data(), 1, static_cast<int>(depth), {});
+          got.clear();
+          for (const auto& nb : (*u)[0])
+            if (std::binary_search(allowed->begin(), allowed->end(), nb.id)) got.push_back(nb);
+          if (static_cast<int64_t>(got.size()) >= n_cand || depth >= index->count()) break;
+        }
+        for (const auto& nb : got)
+          if (seen.insert(nb.id).second) ids.push_back(nb.id);
+        return;
+      }
+      // An approximate (IVF) index may return fewer than asked under a selective filter.
+      size_t expect = std::min<size_t>(n_cand, allowed ? allowed->size() : index->count());
+      if (allowed && (*r)[0].size() < expect) fallback = true;
+      for (const auto& nb : (*r)[0])
+        if (seen.insert(nb.id).second) ids.push_back(nb.id);
+    };
+    if (alpha > 0) gather(lib.semantic_store(), sem_q);
+    // color.faiss holds sqrt(histogram): its inner product is the Bhattacharyya coefficient,
+    // good for gathering candidates; they are rescored with histogram intersection below.
+    if (alpha < 1 && !col_q.empty()) {
+      const store::VectorStore* cindex = lib.color_store();
+      if (cindex && cindex->count() >= kCoarseColorMin) {
+        std::vector<float> cq(64);
+        search::coarse_color_vector(col_q.data(), cq.data());
+        gather(coarse_color_store(), cq);
+      } else {
+        gather(cindex, detail::color_index_query(col_q.data()));
+      }
+    }
+    if (fallback) ids = allowed ? *allowed : lib.all_ids();
+  }
+
+  return ids;
+}
+
+SearchResults Searcher::Impl::run(const SearchQuery& q) {
+  auto t_start = Clock::now();
+  SearchResults res;
+  if (q.k <= 0) throw Error("k must be at least 1", ErrorCode::InvalidArgument);
+  if (q.offset < 0) throw Error("offset must not be negative", ErrorCode::InvalidArgument);
+  if (q.alpha < 0 || q.alpha > 1)
+    throw Error("alpha must be in [0, 1], got " + std::to_string(q.alpha), ErrorCode::InvalidArgument);
+  Clock::time_point t_search;
+  const QueryVectors qv = build_query(q, res, t_search);
+  const std::vector<float>& sem_q = qv.semantic;
+  const std::vector<float>& col_q = qv.color;
+  const float alpha = qv.alpha;
 
   // ---- the allowed ids ----
   std::unordered_set<int64_t> excluded;
@@ -354,71 +343,12 @@ SearchResults Searcher::Impl::run(const SearchQuery& q) {
   if (!q.filters.empty()) {
     allowed = filter_ids(q.filters);
     res.matched = static_cast<int64_t>(allowed->size());
-  } else if (const auto* idx = lib.semantic_index()) {
-    res.matched = idx->ntotal;
+  } else if (const auto* idx = lib.semantic_store()) {
+    res.matched = idx->count();
   }
   const size_t need = static_cast<size_t>(q.offset) + q.k + excluded.size();
 
-  // ---- candidates ----
-  std::vector<int64_t> ids;
-  if (allowed && allowed->size() <= std::max(kBruteForceMax, need)) {
-    ids = *allowed;  // exhaustive: every matching photo is scored exactly
-  } else {
-    // One list (alpha 0 or 1): its ranking is already by the exact score of that side, a small
-    // margin covers fp16 rounding. Two lists: deeper, since the fused order can differ from both.
-    const bool both = alpha > 0 && alpha < 1;
-    const int n_cand = static_cast<int>(both ? std::max<size_t>(need * 4, 100) : need * 2 + 10);
-    std::unordered_set<int64_t> seen;
-    bool fallback = false;
-    auto gather = [&](const faiss::Index* index, const std::vector<float>& v) {
-      if (!index || v.empty() || fallback) return;
-      if (index->d != static_cast<int>(v.size()))
-        throw Error("index dimension " + std::to_string(index->d) + " does not match the query (" +
-                        std::to_string(v.size()) + ")",
-                    ErrorCode::Corrupt);
-      auto r = search::index_search(*index, v.data(), 1, n_cand, allowed ? &*allowed : nullptr);
-      if (!r) {
-        // This index type takes no selector (HNSW). A small allowed set is scored exactly;
-        // a large one is post-filtered from ever deeper unfiltered searches, which finds
-        // n_cand matches quickly because a large set is a large share of the index.
-        if (allowed->size() <= kPostFilterMin) {
-          fallback = true;
-          return;
-        }
-        std::vector<search::Neighbor> got;
-        for (int64_t depth = n_cand * 4;; depth *= 4) {
-          depth = std::min<int64_t>(depth, index->ntotal);
-          auto u = search::index_search(*index, v.data(), 1, static_cast<int>(depth), nullptr);
-          got.clear();
-          for (const auto& nb : (*u)[0])
-            if (std::binary_search(allowed->begin(), allowed->end(), nb.id)) got.push_back(nb);
-          if (static_cast<int64_t>(got.size()) >= n_cand || depth >= index->ntotal) break;
-        }
-        for (const auto& nb : got)
-          if (seen.insert(nb.id).second) ids.push_back(nb.id);
-        return;
-      }
-      // An approximate (IVF) index may return fewer than asked under a selective filter.
-      size_t expect = std::min<size_t>(n_cand, allowed ? allowed->size() : index->ntotal);
-      if (allowed && (*r)[0].size() < expect) fallback = true;
-      for (const auto& nb : (*r)[0])
-        if (seen.insert(nb.id).second) ids.push_back(nb.id);
-    };
-    if (alpha > 0) gather(lib.semantic_index(), sem_q);
-    // color.faiss holds sqrt(histogram): its inner product is the Bhattacharyya coefficient,
-    // good for gathering candidates; they are rescored with histogram intersection below.
-    if (alpha < 1 && !col_q.empty()) {
-      const faiss::Index* cindex = lib.color_index();
-      if (cindex && cindex->ntotal >= kCoarseColorMin) {
-        std::vector<float> cq(64);
-        search::coarse_color_vector(col_q.data(), cq.data());
-        gather(coarse_color_index(), cq);
-      } else {
-        gather(cindex, detail::color_index_query(col_q.data()));
-      }
-    }
-    if (fallback) ids = allowed ? *allowed : lib.all_ids();
-  }
+  std::vector<int64_t> ids = gather_candidates(q, qv, allowed, need);
 
   // With alpha 1 the colour score does not rank: it is computed for the returned hits only.
   auto scored = score_exact(ids, sem_q, alpha < 1 ? col_q : std::vector<float>{}, alpha);
@@ -493,14 +423,10 @@ EvalReport evaluate(const Library& library, const GroundTruth& truth, const Eval
   const auto& lib = detail::internal(library);
   std::unordered_map<std::string, int64_t> id_of;
   std::unordered_map<int64_t, std::string> path_of;
-  {
-    auto lock = lib.lock();
-    search::Statement st(lib.db(), std::string("SELECT id, path FROM photos WHERE ") + search::kIndexableSql);
-    while (st.step()) {
-      std::string p = canonical_path(st.text(1));
-      id_of[p] = st.int64(0);
-      path_of[st.int64(0)] = p;
-    }
+  for (const auto& [id, path] : lib.catalog().indexable_paths()) {
+    std::string p = canonical_path(path);
+    id_of[p] = id;
+    path_of[id] = p;
   }
   EvalReport report;
   // AP is computed over the ranking of the whole library up to this depth (exact for

@@ -13,7 +13,8 @@
 #include <numeric>
 #include <set>
 
-#include "library/library_internal.h"
+#include "library/library_access.h"
+#include "store/faiss_store.h"
 #include "viewfinder/viewfinder.h"
 
 namespace fs = std::filesystem;
@@ -54,8 +55,9 @@ vf::IndexParams params_for(const std::string& root, const std::string& model = k
 std::set<int64_t> index_ids(const vf::Library& lib) {
   const auto& in = vf::detail::internal(lib);
   std::set<int64_t> ids;
-  const faiss::Index* idx = in.semantic_index();
-  if (!idx) return ids;
+  auto* store = dynamic_cast<const vf::store::FaissStore*>(in.semantic_store());
+  if (!store) return ids;
+  const faiss::Index* idx = store->index();
   auto* map = dynamic_cast<const faiss::IndexIDMap2*>(idx);
   EXPECT_NE(map, nullptr);
   if (map) ids.insert(map->id_map.begin(), map->id_map.end());
@@ -67,8 +69,8 @@ void expect_consistent(const vf::Library& lib, int64_t n) {
   auto all = in.all_ids();
   EXPECT_EQ(static_cast<int64_t>(all.size()), n);
   EXPECT_EQ(index_ids(lib), std::set<int64_t>(all.begin(), all.end()));
-  ASSERT_NE(in.color_index(), nullptr);
-  EXPECT_EQ(in.color_index()->ntotal, n);
+  ASSERT_NE(in.color_store(), nullptr);
+  EXPECT_EQ(in.color_store()->count(), n);
 }
 
 }  // namespace

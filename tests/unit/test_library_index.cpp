@@ -13,11 +13,12 @@
 #include <random>
 
 #include "common/half.h"
-#include "library/catalog.h"
-#include "library/vector_index.h"
+#include "catalog/schema.h"
+#include "store/faiss_index.h"
 
 namespace fs = std::filesystem;
 using namespace vf::detail;
+using namespace vf::store;
 
 namespace {
 

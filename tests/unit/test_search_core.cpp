@@ -6,10 +6,12 @@
 #include <cmath>
 #include <numeric>
 
-#include "search/catalog_sql.h"
+#include "catalog/sqlite.h"
 #include "search/search_internal.h"
 
 using namespace vf::search;
+using vf::detail::exec_sql;
+using vf::detail::Stmt;
 
 TEST(SearchVectors, CombineExamplesAveragesAndSubtracts) {
   // dim 2: positives (1,0) and (0,1) average to (0.5,0.5) -> normalised (0.707, 0.707).
@@ -79,7 +81,7 @@ TEST(SearchColor, CoarseVectorSumsBlocksAndIsUnit) {
 
 namespace {
 
-// The catalog's filterable columns (library_internal.h), filled with a few rows.
+// The catalog's filterable columns (catalog/catalog_reader.cpp), filled with a few rows.
 struct FilterDb {
   sqlite3* db = nullptr;
   FilterDb() {
@@ -98,10 +100,10 @@ struct FilterDb {
   ~FilterDb() { sqlite3_close(db); }
   std::vector<int64_t> ids(const vf::Filters& f) {
     auto w = build_filter_sql(f, "embedding IS NOT NULL");
-    Statement st(db, "SELECT id FROM photos WHERE " + w.clause + " ORDER BY id");
+    Stmt st(db, "SELECT id FROM photos WHERE " + w.clause + " ORDER BY id");
     st.bind_all(w.binds);
     std::vector<int64_t> out;
-    while (st.step()) out.push_back(st.int64(0));
+    while (st.step()) out.push_back(st.col_int64(0));
     return out;
   }
 };

@@ -1,4 +1,5 @@
-// Small RAII helpers over the SQLite C API, used by the catalog code in src/library.
+// The project's one SQLite wrapper: RAII connection, prepared statement, transaction.
+// Everything that talks SQL (src/catalog, src/library) uses these; nothing else holds a sqlite3*.
 #pragma once
 
 #include <sqlite3.h>
@@ -6,11 +7,15 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "viewfinder/error.h"
 
 namespace vf::detail {
+
+// A value bound to a '?' of a generated query (filters).
+using SqlValue = std::variant<int64_t, double, std::string>;
 
 // An open database connection; closes on destruction.
 class Db {
@@ -54,11 +59,15 @@ class Stmt {
   }
   // Binds NULL for an empty string (optional text columns).
   Stmt& bind_text_or_null(int i, const std::string& v) { return v.empty() ? bind_null(i) : bind(i, v); }
+  Stmt& bind(int i, const SqlValue& v);
+  // Binds `values` from parameter `first` on; returns the next free index.
+  int bind_all(const std::vector<SqlValue>& values, int first = 1);
 
   bool step();  // true while a row is available
   void run();   // step to completion, then reset
   void reset();
 
+  int col_type(int c) const { return sqlite3_column_type(stmt_, c); }
   bool is_null(int c) const { return sqlite3_column_type(stmt_, c) == SQLITE_NULL; }
   int64_t col_int64(int c) const { return sqlite3_column_int64(stmt_, c); }
   int col_int(int c) const { return sqlite3_column_int(stmt_, c); }
@@ -83,6 +92,9 @@ class Transaction {
   sqlite3* db_;
   bool open_ = false;
 };
+
+// Runs `sql` (several statements allowed) on a connection without a Db (in-memory copies).
+void exec_sql(sqlite3* db, const std::string& sql);
 
 // One value from a query returning a single integer (or `fallback` for no row / NULL).
 int64_t query_int(sqlite3* db, const std::string& sql, int64_t fallback = 0);

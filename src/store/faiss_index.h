@@ -1,4 +1,5 @@
-// FAISS index construction, choice by size, and crash-safe persistence for src/library.
+// FAISS index construction, choice by size, and crash-safe persistence: the FAISS details
+// behind store::FaissStore (private to src/store; the unit tests use it directly).
 #pragma once
 
 #include <cstdint>
@@ -11,7 +12,7 @@ namespace faiss {
 struct Index;
 }
 
-namespace vf::detail {
+namespace vf::store {
 
 // The factory string used for `n` vectors of dimension `dim` (inner product over
 // L2-normalised vectors):
@@ -56,4 +57,4 @@ std::unique_ptr<faiss::Index> load_index(const std::string& path, nlohmann::json
 // Writes bytes to `path` atomically (temp + fsync + rename).
 void write_file_atomic(const std::string& path, const void* data, size_t size);
 
-}  // namespace vf::detail
+}  // namespace vf::store

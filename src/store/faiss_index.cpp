@@ -1,4 +1,4 @@
-#include "library/vector_index.h"
+#include "store/faiss_index.h"
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
@@ -22,7 +22,7 @@
 
 #include "viewfinder/error.h"
 
-namespace vf::detail {
+namespace vf::store {
 namespace fs = std::filesystem;
 
 // Measured in bench/index.sh at 1M x 768 (docs/benchmarks.md "## Indexing"): HNSW over 8-bit
@@ -221,4 +221,4 @@ std::unique_ptr<faiss::Index> load_index(const std::string& path, nlohmann::json
   }
 }
 
-}  // namespace vf::detail
+}  // namespace vf::store

@@ -1,5 +1,11 @@
-// The catalog schema (see library_internal.h for the column contract) and helpers shared by
-// the indexer, the HDF5 import/export and the index loader.
+// The catalog schema: tables, the meta key-value store, the generation counter, and the
+// encodings of the vector columns. The photos table's columns are defined once, in
+// photo_row.cpp (kPhotoColumns); create_schema() builds its DDL from that table.
+//
+// Tables: photos (one row per indexed file; id = the vector stores' id), failures (path,
+// reason, mtime_ns, file_size), clusters / cluster_members (the latest clustering run, see
+// cluster_store.h), meta (key TEXT PRIMARY KEY, value TEXT: model_id, pooling, dim,
+// generation, ...).
 #pragma once
 
 #include <sqlite3.h>
@@ -8,8 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "catalog/sqlite.h"
 #include "common/time_util.h"
-#include "library/sqlite_util.h"
 
 namespace vf::detail {
 
@@ -47,6 +53,8 @@ void decode_embedding(const void* blob, int bytes, float* out, int dim);
 // The vector stored in color.faiss for an L1-normalised histogram: element-wise sqrt, which
 // has unit L2 norm, so inner product = Bhattacharyya coefficient in [0, 1].
 void color_index_vector(const float* hist, float* out);
+// The same as a new vector (the query for the colour store).
+std::vector<float> color_index_query(const float* hist512);
 
 using vf::now_iso_utc;  // src/common/time_util.h
 

@@ -1,11 +1,11 @@
-#include "library/catalog.h"
+#include "catalog/schema.h"
 
 #include <cmath>
 #include <cstring>
 #include <ctime>
 
+#include "catalog/photo_row.h"
 #include "common/half.h"
-#include "library/library_internal.h"
 
 namespace vf::detail {
 
@@ -14,30 +14,8 @@ void create_schema(Db& db) {
   // see the last committed batch. synchronous=FULL makes each batch commit durable.
   db.exec("PRAGMA journal_mode=WAL");
   db.exec("PRAGMA synchronous=FULL");
+  db.exec(catalog::photos_table_ddl());
   db.exec(R"sql(
-CREATE TABLE IF NOT EXISTS photos (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  path TEXT NOT NULL UNIQUE,
-  folder TEXT NOT NULL,
-  format TEXT, mime TEXT,
-  file_size INTEGER, mtime_ns INTEGER, content_hash TEXT,
-  stored_width INTEGER, stored_height INTEGER,
-  width INTEGER, height INTEGER,
-  orientation INTEGER,
-  capture_time TEXT, capture_offset TEXT, capture_time_source TEXT,
-  capture_unix INTEGER,
-  make TEXT, model TEXT, lens TEXT,
-  focal_length REAL, aperture REAL, exposure REAL, iso INTEGER,
-  gps_lat REAL, gps_lon REAL, gps_alt REAL,
-  rating INTEGER,
-  keywords TEXT,
-  thumb_path TEXT, preview_path TEXT,
-  color_hist BLOB,
-  phash INTEGER,
-  embedding BLOB,
-  model_id TEXT, pooling TEXT, precision TEXT,
-  indexed_at TEXT
-);
 CREATE INDEX IF NOT EXISTS photos_folder ON photos(folder);
 CREATE INDEX IF NOT EXISTS photos_hash ON photos(content_hash);
 CREATE INDEX IF NOT EXISTS photos_capture ON photos(capture_unix);
@@ -115,9 +93,6 @@ void color_index_vector(const float* hist, float* out) {
   for (int i = 0; i < kColorDim; ++i) out[i] = std::sqrt(std::max(0.0f, hist[i]));
 }
 
-}  // namespace vf::detail
-
-namespace vf::detail {
 std::vector<float> color_index_query(const float* hist512) {
   std::vector<float> q(kColorDim);
   color_index_vector(hist512, q.data());

@@ -1,4 +1,4 @@
-#include "library/sqlite_util.h"
+#include "catalog/sqlite.h"
 
 namespace vf::detail {
 
@@ -83,6 +83,17 @@ Stmt& Stmt::bind_null(int i) {
   return *this;
 }
 
+Stmt& Stmt::bind(int i, const SqlValue& v) {
+  if (auto* n = std::get_if<int64_t>(&v)) return bind(i, *n);
+  if (auto* d = std::get_if<double>(&v)) return bind(i, *d);
+  return bind(i, std::get<std::string>(v));
+}
+
+int Stmt::bind_all(const std::vector<SqlValue>& values, int first) {
+  for (const auto& v : values) bind(first++, v);
+  return first;
+}
+
 bool Stmt::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -137,6 +148,15 @@ int64_t query_int(sqlite3* db, const std::string& sql, int64_t fallback) {
   Stmt s(db, sql);
   if (!s.step() || s.is_null(0)) return fallback;
   return s.col_int64(0);
+}
+
+void exec_sql(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw Error("catalog write failed: " + msg, ErrorCode::Io);
+  }
 }
 
 }  // namespace vf::detail

@@ -1,4 +1,4 @@
-#include "search/faiss_search.h"
+#include "store/faiss_search.h"
 
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <memory>
 
-namespace vf::search {
+namespace vf::store {
 
 namespace {
 
@@ -103,4 +103,4 @@ std::optional<std::vector<std::vector<Neighbor>>> index_search(
   }
 }
 
-}  // namespace vf::search
+}  // namespace vf::store

@@ -1,0 +1,156 @@
+#include "catalog/catalog_reader.h"
+
+#include <algorithm>
+#include <sstream>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+
+#include "catalog/filter_sql.h"
+#include "catalog/photo_row.h"
+#include "catalog/schema.h"
+
+namespace vf::catalog {
+
+using detail::Stmt;
+
+std::string CatalogReader::generation() const {
+  std::lock_guard<std::mutex> lk(mutex_);
+  Stmt g(db_.get(), "SELECT value FROM meta WHERE key = 'generation'");
+  return g.step() ? g.col_text(0) : "";
+}
+
+std::vector<std::pair<int64_t, std::string>> CatalogReader::indexable_paths() const {
+  std::lock_guard<std::mutex> lk(mutex_);
+  std::vector<std::pair<int64_t, std::string>> out;
+  Stmt st(db_.get(), std::string("SELECT id, path FROM photos WHERE ") + detail::kIndexableWhere);
+  while (st.step()) out.emplace_back(st.col_int64(0), st.col_text(1));
+  return out;
+}
+
+std::vector<DuplicateRow> CatalogReader::duplicate_rows(const Filters& filters) const {
+  auto where = build_filter_sql(filters);
+  std::lock_guard<std::mutex> lk(mutex_);
+  Stmt st(db_.get(),
+          "SELECT id, path, coalesce(content_hash, ''), phash, coalesce(width, 0),"
+          " coalesce(height, 0), coalesce(format, ''), coalesce(capture_unix, 0)"
+          " FROM photos WHERE " + where.clause + " ORDER BY id");
+  st.bind_all(where.binds);
+  std::vector<DuplicateRow> rows;
+  while (st.step()) {
+    DuplicateRow r;
+    r.id = st.col_int64(0);
+    r.path = st.col_text(1);
+    r.content_hash = st.col_text(2);
+    r.has_phash = !st.is_null(3);
+    r.phash = static_cast<uint64_t>(st.col_int64(3));
+    r.width = static_cast<int>(st.col_int64(4));
+    r.height = static_cast<int>(st.col_int64(5));
+    r.format = st.col_text(6);
+    r.capture_unix = st.col_int64(7);
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+std::vector<LabelRow> CatalogReader::label_rows() const {
+  std::lock_guard<std::mutex> lk(mutex_);
+  Stmt st(db_.get(),
+          "SELECT id, CASE WHEN capture_time_source LIKE 'file:%' THEN 0 ELSE coalesce(capture_unix, 0) END,"
+          " coalesce(make, ''), coalesce(model, ''),"
+          " coalesce(folder, ''), coalesce(keywords, '') FROM photos"
+          " WHERE " + std::string(detail::kIndexableWhere));
+  std::vector<LabelRow> rows;
+  while (st.step())
+    rows.push_back({st.col_int64(0), st.col_int64(1), st.col_text(2), st.col_text(3), st.col_text(4),
+                    st.col_text(5)});
+  return rows;
+}
+
+void CatalogReader::copy_filterable(sqlite3* into) const {
+  const auto& names = filter_column_names();
+  const int n = static_cast<int>(names.size());
+  std::string columns, marks;
+  for (const auto& name : names) {
+    columns += (columns.empty() ? "" : ", ") + name;
+    marks += marks.empty() ? "?" : ",?";
+  }
+  detail::exec_sql(into, "DROP TABLE IF EXISTS photos; " + filter_table_ddl() +
+                             "; CREATE INDEX photos_capture ON photos(capture_unix); BEGIN");
+  {
+    Stmt ins(into, "INSERT INTO photos VALUES (" + marks + ")");
+    std::lock_guard<std::mutex> lk(mutex_);
+    Stmt st(db_.get(), "SELECT " + columns + " FROM photos WHERE " + detail::kIndexableWhere);
+    while (st.step()) {
+      for (int c = 0; c < n; ++c) {
+        int type = st.col_type(c);
+        if (type == SQLITE_NULL)
+          ins.bind_null(c + 1);
+        else if (type == SQLITE_INTEGER)
+          ins.bind(c + 1, st.col_int64(c));
+        else if (type == SQLITE_FLOAT)
+          ins.bind(c + 1, st.col_double(c));
+        else
+          ins.bind(c + 1, st.col_text(c));
+      }
+      ins.run();
+    }
+  }
+  detail::exec_sql(into, "COMMIT");
+}
+
+// ---- FilterIndex ------------------------------------------------------------------------
+
+FilterIndex::~FilterIndex() {
+  if (db_) sqlite3_close(db_);
+}
+
+void FilterIndex::refresh() {
+  std::string generation = catalog_.generation();
+  if (db_ && generation == generation_) return;
+  if (!db_ && sqlite3_open(":memory:", &db_) != SQLITE_OK)
+    throw Error("cannot open an in-memory database for filters", ErrorCode::Io);
+  catalog_.copy_filterable(db_);
+  generation_ = generation;
+  last_key_.clear();
+}
+
+std::vector<int64_t> FilterIndex::ids(const Filters& f) {
+  auto where = build_filter_sql(f, "1");
+  std::string key = where.clause;
+  for (const auto& b : where.binds)
+    std::visit([&](const auto& v) {
+      std::ostringstream o;
+      o << v;
+      key += "\x1f" + o.str();
+    }, b);
+  std::lock_guard<std::mutex> g(mutex_);
+  refresh();
+  if (key == last_key_) return last_ids_;
+  Stmt st(db_, "SELECT id FROM photos WHERE " + where.clause + " ORDER BY id");
+  st.bind_all(where.binds);
+  std::vector<int64_t> ids;
+  while (st.step()) ids.push_back(st.col_int64(0));
+  last_key_ = key;
+  last_ids_ = ids;
+  return ids;
+}
+
+std::vector<int64_t> FilterIndex::list(const Filters& f, int k, int offset, int64_t& matched) {
+  auto where = build_filter_sql(f, "1");
+  std::lock_guard<std::mutex> g(mutex_);
+  refresh();
+  Stmt count(db_, "SELECT count(*) FROM photos WHERE " + where.clause);
+  count.bind_all(where.binds);
+  if (count.step()) matched = count.col_int64(0);
+  Stmt st(db_, "SELECT id FROM photos WHERE " + where.clause +
+                   " ORDER BY capture_unix IS NULL, capture_unix DESC, id DESC LIMIT ? OFFSET ?");
+  int next = st.bind_all(where.binds);
+  st.bind(next, static_cast<int64_t>(k));
+  st.bind(next + 1, static_cast<int64_t>(std::max(offset, 0)));
+  std::vector<int64_t> ids;
+  while (st.step()) ids.push_back(st.col_int64(0));
+  return ids;
+}
+
+}  // namespace vf::catalog

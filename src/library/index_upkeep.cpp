@@ -1,0 +1,86 @@
+// Index upkeep: the vector stores follow the catalog commit by commit (removals, then the new
+// vectors), are saved every 30 s for readers that open meanwhile, and at the end take the type
+// the library's size calls for.
+#include <algorithm>
+
+#include "library/indexer.h"
+#include "store/faiss_store.h"
+
+namespace vf::detail {
+
+void Indexer::queue_vectors(int64_t id, const float* embedding, const float* color_hist) {
+  pend_ids.push_back(id);
+  pend_vecs.insert(pend_vecs.end(), embedding, embedding + dim);
+  if (!color_hist) return;
+  float cv[kColorDim];
+  color_index_vector(color_hist, cv);
+  pend_color_ids.push_back(id);
+  pend_color.insert(pend_color.end(), cv, cv + kColorDim);
+}
+
+// After each commit: bring the in-memory stores up to the committed state.
+void Indexer::apply_pending() {
+  auto apply = [&](std::unique_ptr<store::VectorStore>& s, bool& dirty, std::vector<int64_t>& ids,
+                   std::vector<float>& vecs, int d) {
+    if (!dirty && !pend_remove.empty() && s && !s->remove(pend_remove)) dirty = true;
+    if (!dirty && !ids.empty()) {
+      if (!s) {
+        // First vectors of an empty library: start exact; index() switches type at the end
+        // when the size calls for it.
+        try {
+          auto fresh = store::make_store("faiss", d, params.faiss_factory);
+          fresh->upsert(ids.data(), vecs.data(), static_cast<int64_t>(ids.size()), nullptr);
+          s = std::move(fresh);
+        } catch (const Error&) {
+          dirty = true;  // e.g. an IVF override with too few vectors yet: built at the end
+        }
+      } else {
+        s->upsert(ids.data(), vecs.data(), static_cast<int64_t>(ids.size()), nullptr);
+      }
+    }
+    ids.clear();
+    vecs.clear();
+  };
+  apply(lib.sem_, sem_dirty, pend_ids, pend_vecs, dim);
+  apply(lib.color_, color_dirty, pend_color_ids, pend_color, kColorDim);
+  pend_remove.clear();
+}
+
+void Indexer::maybe_save(bool force) {
+  if (sem_dirty || color_dirty) return;
+  if (!force && now_s() - last_save < 30) return;
+  // Readers that open now load these instead of rebuilding from the catalog.
+  CatalogState st = read_state(db);
+  if ((lib.sem_ ? lib.sem_->count() : 0) != st.sem_count || (lib.color_ ? lib.color_->count() : 0) != st.color_count) {
+    sem_dirty = color_dirty = true;  // should not happen; rebuild rather than save a wrong index
+    return;
+  }
+  lib.save_indexes(st);
+  last_save = now_s();
+}
+
+// The final stores: the type the library's size calls for, saved with their stamps.
+void Indexer::finish_stores() {
+  emit("index", 0, 0, 0, 0);
+  CatalogState st = read_state(db);
+  std::string want = params.faiss_factory.empty() ? meta_get(db, "index_factory") : params.faiss_factory;
+  if (want.empty()) want = store::choose_factory(st.sem_count, dim);
+  auto kind = [](const std::string& f) { return f.substr(0, std::min(f.find_first_of("0123456789,"), f.size())); };
+  if (lib.sem_ && kind(lib.sem_->describe()) != kind(want)) sem_dirty = true;
+  if (lib.color_ && lib.color_->describe() != store::choose_color_factory(st.color_count)) color_dirty = true;
+  if ((lib.sem_ ? lib.sem_->count() : 0) != st.sem_count) sem_dirty = true;
+  if ((lib.color_ ? lib.color_->count() : 0) != st.color_count) color_dirty = true;
+  if (sem_dirty || color_dirty) {
+    Transaction snapshot(db, false);
+    st = read_state(db);
+    if (sem_dirty) lib.rebuild_semantic(db, st, want == store::choose_factory(st.sem_count, dim) ? "" : want);
+    if (color_dirty) lib.rebuild_color(db, st);
+    snapshot.commit();
+    sem_dirty = color_dirty = false;
+  }
+  lib.save_indexes(st);
+  lib.dim_ = dim;
+}
+
+}  // namespace vf::detail
+

@@ -1,0 +1,103 @@
+// The vector store: where the embeddings (and the colour vectors) are searched. The library
+// keeps one store per vector space (semantic, colour); search, duplicates and clusters talk
+// only to this interface. FAISS in this process (faiss_store.h) is the first implementation;
+// the interface is shaped for a store in another process (Milvus over gRPC) as well.
+//
+// Contract
+// - Ids are catalog ids (photos.id). A store never invents ids and holds each id at most once.
+// - Vectors are float32 rows of dim() values, L2-normalised by the caller; the similarity is
+//   the inner product (cosine), higher is better. The library stores fp16-rounded vectors
+//   (what a rebuild from the catalog would give), so a store needs no rounding of its own.
+// - The catalog is the source of truth. A store may lag behind it (a crash between the
+//   catalog commit and the store update); the library detects that with the stamps/counts it
+//   keeps and brings the store back in step (rebuild or re-upsert). Search results may thus
+//   miss the last uncommitted batch, never show a photo the catalog no longer has for longer
+//   than one commit.
+// - Consistency: after upsert()/remove() return, search() and count() see the change
+//   (read-your-writes). A remote store must flush/wait before returning.
+// - Thread safety: search(), count(), scan() and describe() may run concurrently with each
+//   other; upsert()/remove() are never called concurrently with anything (the library holds
+//   its writer lock and no search runs during index upkeep).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "viewfinder/search.h"
+
+namespace vf::store {
+
+struct Neighbor {
+  int64_t id;   // catalog id
+  float score;  // inner product, higher is more similar
+};
+
+// The filterable scalar fields of one photo, passed along with its vector so that a store
+// which evaluates vf::Filters itself (a remote one) has them. FAISS ignores them.
+struct PhotoScalars {
+  std::string path, folder, format, make, model, lens;
+  int width = 0, height = 0;
+  std::optional<int64_t> capture_unix;
+  std::optional<double> gps_lat, gps_lon;
+  std::optional<int> rating;
+};
+
+// Which photos a search may return. Either or both may be set; none: every stored photo.
+struct SearchFilter {
+  // Sorted ascending catalog ids (the catalog's answer to the filters). A store must honour
+  // it when set.
+  const std::vector<int64_t>* allowed_ids = nullptr;
+  // The user's filters themselves: a store that can evaluate them on its own scalar fields
+  // (PhotoScalars) may use them instead of a long id list. FAISS uses allowed_ids only.
+  const Filters* filters = nullptr;
+};
+
+using NeighborLists = std::vector<std::vector<Neighbor>>;  // per query, best first
+
+class VectorStore {
+ public:
+  virtual ~VectorStore() = default;
+
+  virtual std::string kind() const = 0;      // "faiss", "milvus"
+  virtual std::string describe() const = 0;  // "Flat", "IVF1024,Flat", "milvus://host:port/coll"
+  virtual int dim() const = 0;               // 0 until the first vectors arrive
+  virtual int64_t count() const = 0;         // vectors stored
+  virtual int64_t memory_bytes() const = 0;  // held in this process (0 for a remote store)
+
+  // Adds `n` vectors (rows of dim floats) under `ids`, replacing any already stored under
+  // the same ids. `scalars` (n entries) may be null for stores that do not filter.
+  // Throws vf::Error when the store cannot take them (e.g. an IVF store asked to train on
+  // fewer vectors than lists).
+  virtual void upsert(const int64_t* ids, const float* vectors, int64_t n,
+                      const std::vector<PhotoScalars>* scalars) = 0;
+  // Removes the ids (absent ones are ignored). Returns false when this store cannot remove
+  // (FAISS HNSW): the caller must rebuild it instead.
+  virtual bool remove(const std::vector<int64_t>& ids) = 0;
+
+  // The top `k` neighbours of each of `nq` queries (rows of dim floats). Returns nullopt
+  // when this store cannot apply `filter` (the caller then scores the allowed ids exactly).
+  virtual std::optional<NeighborLists> search(const float* queries, int nq, int k,
+                                              const SearchFilter& filter) const = 0;
+
+  // Every stored (id, vector), in batches of at most `batch` rows; the order is the store's.
+  using BatchFn = std::function<void(const int64_t* ids, const float* vectors, int64_t n)>;
+  virtual void scan(int64_t batch, const BatchFn& fn) const = 0;
+
+  // A store that lives in this process persists itself next to the catalog: writes its data
+  // to `path` with `stamp` (a JSON object the library validates on the next open). A remote
+  // store persists on its own and returns false.
+  virtual bool save(const std::string& path, const std::string& stamp_json) const = 0;
+};
+
+// The store named by `spec`, empty, for vectors of `dim`:
+//   "faiss" or ""            in-process FAISS; `faiss_factory` picks the index type
+//                            ("" = "Flat"; see faiss_store.h)
+//   "milvus://host:port/c"   not built yet: throws vf::Error(InvalidArgument) naming it
+std::unique_ptr<VectorStore> make_store(const std::string& spec, int dim,
+                                        const std::string& faiss_factory = "");
+
+}  // namespace vf::store
