@@ -20,6 +20,7 @@
 #include "catalog/schema.h"
 #include "store/vector_store.h"
 #include "search/search_internal.h"
+#include "common/time_util.h"
 #include "viewfinder/search.h"
 
 namespace vf {
@@ -27,9 +28,6 @@ namespace vf {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
 
 // Filtered sets up to this size are scored exhaustively from stored vectors: exact, and
 // cheaper than a selector-guided scan of a large index.
