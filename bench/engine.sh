@@ -6,7 +6,8 @@
 #
 # Model: a ViT-B/14-shaped DINOv2 with random weights (bench/make_random_model.py), 224 px input.
 # Steps: build engine_bench + matmul_peak, make the model and its ONNX export if missing,
-# oneDNN peak, Viewfinder in each precision, ORT (onnxruntime-node), PyTorch (Debian's),
+# oneDNN peak, Viewfinder in each precision and `auto`, ORT (onnxruntime-node), PyTorch (Debian's),
+# the PyPI peers of build/venv-bench (scripts/install-bench-peers.sh) when installed,
 # oneDNN peak again (the ceiling is the better of the two, load drifts). Prints a table and, as
 # its last line, one JSON object with images/s and the ratios. Goals are reported, not asserted.
 # Env: VF_BUILD_DIR (default build/), NODE (default node). Outputs: bench/out/engine-run-<time>/.
@@ -104,7 +105,7 @@ common=(--threads "$threads" --budget "$budget" --min-iters "$min_iters")
 part peak_before "$build_dir/matmul_peak" --threads "$threads" --budget 3
 # One process per precision under a time limit: a mode running on a slow (reference) kernel
 # cannot be interrupted mid-call, so the limit is what keeps the whole run bounded.
-for mode in fp32 bf16 int8; do
+for mode in fp32 bf16 int8 auto; do
   ref_opt=(--save-embeddings "$run/fp32_embeddings.f32")
   [ "$mode" = fp32 ] || ref_opt=(--reference-embeddings "$run/fp32_embeddings.f32")
   [ "$mode" = fp32 ] || [ -f "$run/fp32_embeddings.f32" ] || ref_opt=()
@@ -119,6 +120,17 @@ for mode in fp32 bf16 int8; do
 done
 part ort timeout "$mode_timeout" "$node" "$root/bench/reference/ort_bench.js" --model "$onnx" "${common[@]}" --max-call "$max_call"
 part pytorch timeout "$mode_timeout" "$py" "$root/bench/reference/torch_bench.py" "$model" "${common[@]}" --max-call "$max_call"
+# The PyPI peers (scripts/install-bench-peers.sh): OpenVINO fp32/bf16, ONNX Runtime fp32 and
+# dynamic int8, PyTorch 2 + transformers Dinov2Model fp32 and bf16 autocast.
+venv_py="${VF_BENCH_VENV:-$root/build/venv-bench}/bin/python"
+if [ -x "$venv_py" ]; then
+  for peer in openvino_fp32 openvino_bf16 ortpy_fp32 ortpy_int8 hf_fp32 hf_bf16; do
+    part "$peer" timeout "$mode_timeout" "$venv_py" "$root/bench/reference/py_peers_bench.py" "$peer" \
+      --model "$model" --onnx "$onnx" --quant-dir "$out" "${common[@]}" --max-call "$max_call"
+  done
+else
+  say "no $venv_py: run scripts/install-bench-peers.sh for the OpenVINO, ONNX Runtime (PyPI) and PyTorch 2 peers"
+fi
 part peak_after "$build_dir/matmul_peak" --threads "$threads" --budget 3
 
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"

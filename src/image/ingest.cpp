@@ -107,6 +107,25 @@ IngestedPhoto ingest_bytes(const uint8_t* data, size_t size, const std::string& 
   return ingest_impl(data, size, name, 0, params);
 }
 
+std::vector<float> decode_model_input(const uint8_t* data, size_t size, const std::string& name,
+                                      const IngestParams& params) {
+  image::ensure_initialised();
+  if (params.model_input_size <= 0 || params.resize_shortest_edge <= 0)
+    throw Error(name + ": decode_model_input needs a model input size", ErrorCode::InvalidArgument);
+  image::DecodeRequest req;
+  req.apply_orientation = params.apply_orientation;
+  req.limits = params.limits;
+  req.min_short_edge = 2 * params.resize_shortest_edge;  // the same floor as ingest_file's
+  const image::DecodedImage d = image::decode_buffer(data, size, name, req);
+  return preprocess_for_model(d.rgb, params.resize_shortest_edge, params.model_input_size, params.image_mean,
+                              params.image_std);
+}
+
+std::vector<float> decode_model_input(const std::string& path, const IngestParams& params) {
+  const std::vector<uint8_t> bytes = image::read_file_bytes(path, params.limits.max_file_bytes);
+  return decode_model_input(bytes.data(), bytes.size(), path, params);
+}
+
 PhotoMetadata read_metadata(const std::string& path) {
   int64_t mtime_ns = 0;
   const DecodeLimits limits;
