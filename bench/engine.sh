@@ -28,6 +28,7 @@ while [ $# -gt 0 ]; do
     --quick) budget=1; min_iters=2; max_call=15; mode_timeout=90; shift ;;
     --model) model="$2"; shift 2 ;;
     --max-call) max_call="$2"; shift 2 ;;
+    --mode-timeout) mode_timeout="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     --json) json_only=1; shift ;;
     -h|--help)
@@ -39,6 +40,7 @@ while [ $# -gt 0 ]; do
       echo "                    90 s limit per engine process (default 240 s)"
       echo "  --model DIR       another HF DINOv2 directory instead of the random ViT-B/14"
       echo "  --max-call SEC    skip a batch size whose estimated call time exceeds this (default 40)"
+      echo "  --mode-timeout S  limit per engine process (default 240 s; raise it on a loaded machine)"
       echo "  --no-build        use the existing build directory as is"
       echo "  --json            print only the final JSON line (the parts' logs stay in the run directory)"
       exit 0 ;;
