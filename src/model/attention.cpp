@@ -92,13 +92,16 @@ void Attention::run(dnnl::stream& s, const float* qkv, int nimg, int64_t T, int6
   const int64_t H = heads_, hd = D / H, pairs = nimg * H;
   const bool bf16 = act == dt::bf16;
   const int64_t esz = bf16 ? 2 : 4;  // bytes per Q/K/V/P element
-  std::vector<uint16_t> q(pairs * T * hd * esz / 2), k(q.size()), v(q.size());
-  std::vector<float> ctx(pairs * T * hd);
+  // Scratch is left uninitialised: every element is written before it is read, and zero-filling
+  // these buffers (several MB per call) was memory traffic for nothing.
+  const int64_t qkv_n = pairs * T * hd * esz / 2;
+  std::unique_ptr<uint16_t[]> q(new uint16_t[qkv_n]), k(new uint16_t[qkv_n]), v(new uint16_t[qkv_n]);
+  std::unique_ptr<float[]> ctx(new float[pairs * T * hd]);
   {
     // Split heads: qkv row (b,t) = [q(D) k(D) v(D)] -> [b*H + h, t, hd], converted to `act`.
     OpTimer t("attn.split", profile_rows, static_cast<double>(pairs) * T * hd * 3 * (4 + esz));
-    char* dst[3] = {reinterpret_cast<char*>(q.data()), reinterpret_cast<char*>(k.data()),
-                    reinterpret_cast<char*>(v.data())};
+    char* dst[3] = {reinterpret_cast<char*>(q.get()), reinterpret_cast<char*>(k.get()),
+                    reinterpret_cast<char*>(v.get())};
 #pragma omp parallel for num_threads(threads_) collapse(2) schedule(static)
     for (int64_t bi = 0; bi < nimg; ++bi)
       for (int64_t t = 0; t < T; ++t) {
@@ -115,15 +118,15 @@ void Attention::run(dnnl::stream& s, const float* qkv, int nimg, int64_t T, int6
       }
   }
   const int64_t g_full = pairs_per_group(pairs, T);
-  std::vector<float> sc(g_full * T * T);
-  std::vector<uint16_t> p16(bf16 ? g_full * T * T : 0);
+  std::unique_ptr<float[]> sc(new float[g_full * T * T]);
+  std::unique_ptr<uint16_t[]> p16(new uint16_t[bf16 ? g_full * T * T : 1]);
   for (int64_t g0 = 0; g0 < pairs; g0 += g_full) {
     const int64_t g = std::min(g_full, pairs - g0);
-    char* qg = reinterpret_cast<char*>(q.data()) + g0 * T * hd * esz;
-    char* kg = reinterpret_cast<char*>(k.data()) + g0 * T * hd * esz;
-    char* vg = reinterpret_cast<char*>(v.data()) + g0 * T * hd * esz;
-    memory scm({{g, T, T}, dt::f32, tag::abc}, eng_, sc.data());
-    memory pm = bf16 ? memory({{g, T, T}, dt::bf16, tag::abc}, eng_, p16.data()) : scm;
+    char* qg = reinterpret_cast<char*>(q.get()) + g0 * T * hd * esz;
+    char* kg = reinterpret_cast<char*>(k.get()) + g0 * T * hd * esz;
+    char* vg = reinterpret_cast<char*>(v.get()) + g0 * T * hd * esz;
+    memory scm({{g, T, T}, dt::f32, tag::abc}, eng_, sc.get());
+    memory pm = bf16 ? memory({{g, T, T}, dt::bf16, tag::abc}, eng_, p16.get()) : scm;
     {
       OpTimer t("attn.qk", profile_rows);
       const Prim& qk = prim("qk", g, T, hd, act);
@@ -139,7 +142,7 @@ void Attention::run(dnnl::stream& s, const float* qkv, int nimg, int64_t T, int6
       const Prim& sm = prim("softmax", g, T, hd, act);
       run_prim(s, sm.prim, sm.pd, {{DNNL_ARG_SRC, scm}, {DNNL_ARG_DST, sm.softmax_to_f32 ? scm : pm}}, eng_);
       s.wait();
-      if (bf16 && sm.softmax_to_f32) to_bf16(sc.data(), p16.data(), g * T * T, threads_);
+      if (bf16 && sm.softmax_to_f32) to_bf16(sc.get(), p16.get(), g * T * T, threads_);
     }
     {
       OpTimer t("attn.pv", profile_rows);
@@ -147,7 +150,7 @@ void Attention::run(dnnl::stream& s, const float* qkv, int nimg, int64_t T, int6
       run_prim(s, pv.prim, pv.pd,
                {{DNNL_ARG_SRC, pm},
                 {DNNL_ARG_WEIGHTS, memory({{g, T, hd}, act, tag::abc}, eng_, vg)},
-                {DNNL_ARG_DST, memory({{g, T, hd}, dt::f32, tag::abc}, eng_, &ctx[g0 * T * hd])}},
+                {DNNL_ARG_DST, memory({{g, T, hd}, dt::f32, tag::abc}, eng_, ctx.get() + g0 * T * hd)}},
                eng_);
       s.wait();
     }
@@ -159,7 +162,7 @@ void Attention::run(dnnl::stream& s, const float* qkv, int nimg, int64_t T, int6
     for (int64_t t = 0; t < T; ++t) {
       const int64_t row = bi * T + t;
       for (int64_t h = 0; h < H; ++h) {
-        const float* src = &ctx[((bi * H + h) * T + t) * hd];
+        const float* src = ctx.get() + ((bi * H + h) * T + t) * hd;
         if (bf16)
           to_bf16_serial(src, static_cast<uint16_t*>(out) + row * D + h * hd, hd);
         else

@@ -384,9 +384,9 @@ void CpuEngine::run_linear(dnnl::stream& s, const PackedLinear& L, int64_t M, co
 void CpuEngine::run_linear_int8(dnnl::stream& s, const PackedLinear& L, int64_t M, const int8_t* q,
                                 const float* row_scale, float* out, Epilogue ep) const {
   const MatmulEntry& e = linear_prim(L, M, dt::s8, dt::f32, Epilogue::None);
-  std::vector<float> acc(static_cast<size_t>(M) * L.N);
+  std::unique_ptr<float[]> acc(new float[static_cast<size_t>(M) * L.N]);  // fully written by the GEMM
   memory src_m({{M, L.K}, dt::s8, tag::ab}, eng_, const_cast<int8_t*>(q));
-  memory dst_m({{M, L.N}, dt::f32, tag::ab}, eng_, acc.data());
+  memory dst_m({{M, L.N}, dt::f32, tag::ab}, eng_, acc.get());
   memory w = L.weights;
   if (e.reorder_weights) {
     w = memory(e.pd.weights_desc(), eng_);
@@ -394,7 +394,7 @@ void CpuEngine::run_linear_int8(dnnl::stream& s, const PackedLinear& L, int64_t 
   }
   exec(s, e.prim, e.pd, {{DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst_m}}, eng_);
   s.wait();
-  int8_epilogue(acc.data(), M, L.N, row_scale, L.bias.data(),
+  int8_epilogue(acc.get(), M, L.N, row_scale, L.bias.data(),
                 ep == Epilogue::ScaleAddResidual ? L.scale.data() : nullptr, out, threads_);
   if (ep == Epilogue::Gelu) gelu_inplace(s, out, M * L.N);
 }
