@@ -74,13 +74,17 @@ if [ "$build" = 1 ]; then
     { tail -30 "$out/engine-build.log" >&2; echo "bench/run engine: build failed (log: $out/engine-build.log)" >&2; exit 1; }
 fi
 
+# Every part waits passively at OpenMP barriers unless the caller chose otherwise: libgomp's
+# default spinning costs a time slice per barrier on a shared machine (the viewfinder CLI sets
+# the same; ORT and OpenVINO use their own thread pools).
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 run="$out/engine-run-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$run"
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 say() { if [ "$json_only" = 1 ]; then echo "$@" >&2; else echo "$@"; fi; }
 say "run directory: $run"
-say "threads $threads, budget ${budget}s per engine and batch size, load before: $load_before"
+say "threads $threads, budget ${budget}s per engine and batch size, OMP_WAIT_POLICY=$OMP_WAIT_POLICY, load before: $load_before"
 
 # Runs one part: shows its human lines live, keeps its log, saves its last JSON line as NAME.json.
 # A failing part is reported and leaves no JSON; the others still run.
@@ -140,7 +144,7 @@ load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 import json, sys
 json.dump({"date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "threads": $threads, "size": 224,
            "cpu": "$cpu", "nproc": $(nproc), "load_before": "$load_before", "load_after": "$load_after",
-           "model_dir": "$model"}, open(sys.argv[1], "w"))
+           "model_dir": "$model", "omp_wait_policy": "$OMP_WAIT_POLICY"}, open(sys.argv[1], "w"))
 EOF
 "$py" "$root/bench/reference/summarize_engine.py" "$run" >"$run/summary.txt"
 if [ "$json_only" = 1 ]; then tail -1 "$run/summary.txt"; else cat "$run/summary.txt"; fi

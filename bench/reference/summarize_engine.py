@@ -218,6 +218,7 @@ def main():
         "cpu": meta.get("cpu"),
         "load_before": meta.get("load_before"),
         "load_after": meta.get("load_after"),
+        "omp_wait_policy": meta.get("omp_wait_policy"),
         "gflop_per_image": GFLOP_PER_IMAGE,
         "timing": "images/s = batch / median call time after warm-up; peaks = best rep",
         "images_per_s": engines,
