@@ -6,7 +6,8 @@
 #
 # Model: a ViT-B/14-shaped DINOv2 with random weights (bench/make_random_model.py), 224 px input.
 # Steps: build engine_bench + matmul_peak, make the model and its ONNX export if missing,
-# oneDNN peak, Viewfinder in each precision, ORT (onnxruntime-node), PyTorch (Debian's),
+# oneDNN peak, Viewfinder in each precision and `auto`, ORT (onnxruntime-node), PyTorch (Debian's),
+# the PyPI peers of build/venv-bench (scripts/install-bench-peers.sh) when installed,
 # oneDNN peak again (the ceiling is the better of the two, load drifts). Prints a table and, as
 # its last line, one JSON object with images/s and the ratios. Goals are reported, not asserted.
 # Env: VF_BUILD_DIR (default build/), NODE (default node). Outputs: bench/out/engine-run-<time>/.
@@ -27,6 +28,7 @@ while [ $# -gt 0 ]; do
     --quick) budget=1; min_iters=2; max_call=15; mode_timeout=90; shift ;;
     --model) model="$2"; shift 2 ;;
     --max-call) max_call="$2"; shift 2 ;;
+    --mode-timeout) mode_timeout="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     --json) json_only=1; shift ;;
     -h|--help)
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
       echo "                    90 s limit per engine process (default 240 s)"
       echo "  --model DIR       another HF DINOv2 directory instead of the random ViT-B/14"
       echo "  --max-call SEC    skip a batch size whose estimated call time exceeds this (default 40)"
+      echo "  --mode-timeout S  limit per engine process (default 240 s; raise it on a loaded machine)"
       echo "  --no-build        use the existing build directory as is"
       echo "  --json            print only the final JSON line (the parts' logs stay in the run directory)"
       exit 0 ;;
@@ -71,13 +74,17 @@ if [ "$build" = 1 ]; then
     { tail -30 "$out/engine-build.log" >&2; echo "bench/run engine: build failed (log: $out/engine-build.log)" >&2; exit 1; }
 fi
 
+# Every part waits passively at OpenMP barriers unless the caller chose otherwise: libgomp's
+# default spinning costs a time slice per barrier on a shared machine (the viewfinder CLI sets
+# the same; ORT and OpenVINO use their own thread pools).
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 run="$out/engine-run-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$run"
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 say() { if [ "$json_only" = 1 ]; then echo "$@" >&2; else echo "$@"; fi; }
 say "run directory: $run"
-say "threads $threads, budget ${budget}s per engine and batch size, load before: $load_before"
+say "threads $threads, budget ${budget}s per engine and batch size, OMP_WAIT_POLICY=$OMP_WAIT_POLICY, load before: $load_before"
 
 # Runs one part: shows its human lines live, keeps its log, saves its last JSON line as NAME.json.
 # A failing part is reported and leaves no JSON; the others still run.
@@ -104,7 +111,7 @@ common=(--threads "$threads" --budget "$budget" --min-iters "$min_iters")
 part peak_before "$build_dir/matmul_peak" --threads "$threads" --budget 3
 # One process per precision under a time limit: a mode running on a slow (reference) kernel
 # cannot be interrupted mid-call, so the limit is what keeps the whole run bounded.
-for mode in fp32 bf16 int8; do
+for mode in fp32 bf16 int8 auto; do
   ref_opt=(--save-embeddings "$run/fp32_embeddings.f32")
   [ "$mode" = fp32 ] || ref_opt=(--reference-embeddings "$run/fp32_embeddings.f32")
   [ "$mode" = fp32 ] || [ -f "$run/fp32_embeddings.f32" ] || ref_opt=()
@@ -119,6 +126,17 @@ for mode in fp32 bf16 int8; do
 done
 part ort timeout "$mode_timeout" "$node" "$root/bench/reference/ort_bench.js" --model "$onnx" "${common[@]}" --max-call "$max_call"
 part pytorch timeout "$mode_timeout" "$py" "$root/bench/reference/torch_bench.py" "$model" "${common[@]}" --max-call "$max_call"
+# The PyPI peers (scripts/install-bench-peers.sh): OpenVINO fp32/bf16, ONNX Runtime fp32 and
+# dynamic int8, PyTorch 2 + transformers Dinov2Model fp32 and bf16 autocast.
+venv_py="${VF_BENCH_VENV:-$root/build/venv-bench}/bin/python"
+if [ -x "$venv_py" ]; then
+  for peer in openvino_fp32 openvino_bf16 ortpy_fp32 ortpy_int8 hf_fp32 hf_bf16; do
+    part "$peer" timeout "$mode_timeout" "$venv_py" "$root/bench/reference/py_peers_bench.py" "$peer" \
+      --model "$model" --onnx "$onnx" --quant-dir "$out" "${common[@]}" --max-call "$max_call"
+  done
+else
+  say "no $venv_py: run scripts/install-bench-peers.sh for the OpenVINO, ONNX Runtime (PyPI) and PyTorch 2 peers"
+fi
 part peak_after "$build_dir/matmul_peak" --threads "$threads" --budget 3
 
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -126,7 +144,7 @@ load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 import json, sys
 json.dump({"date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "threads": $threads, "size": 224,
            "cpu": "$cpu", "nproc": $(nproc), "load_before": "$load_before", "load_after": "$load_after",
-           "model_dir": "$model"}, open(sys.argv[1], "w"))
+           "model_dir": "$model", "omp_wait_policy": "$OMP_WAIT_POLICY"}, open(sys.argv[1], "w"))
 EOF
 "$py" "$root/bench/reference/summarize_engine.py" "$run" >"$run/summary.txt"
 if [ "$json_only" = 1 ]; then tail -1 "$run/summary.txt"; else cat "$run/summary.txt"; fi

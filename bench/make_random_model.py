@@ -91,6 +91,28 @@ def make_tensors(d, layers, registers, swiglu, patch, grid, mlp_ratio, rng):
     return t
 
 
+def add_outliers(tensors, d, factor, rng, channels=4):
+    """ViT-like activation outliers (as real DINOv2 checkpoints have): a few hidden channels of
+    every LayerNorm output are `factor` times larger (LayerNorm weight x factor, the matching input
+    columns of Q/K/V and fc1 / factor), and a few MLP hidden units likewise (fc1 rows x factor,
+    fc2 columns / factor). The matmul inputs then carry channels 50-100x the rest, which is what
+    per-token int8 quantisation finds hard."""
+    ln_ch = rng.choice(d, channels, replace=False)
+    by_name = dict(tensors)
+    for name, a in tensors:
+        if name.endswith(("norm1.weight", "norm2.weight")):
+            a[ln_ch] *= factor
+    for name, a in tensors:
+        if name.endswith(("query.weight", "key.weight", "value.weight", "fc1.weight", "weights_in.weight")):
+            a[:, ln_ch] /= factor
+        if name.endswith("fc1.weight"):
+            hid = rng.choice(a.shape[0], channels, replace=False)
+            a[hid, :] *= factor
+            by_name[name[:-len("fc1.weight")] + "fc1.bias"][hid] *= factor
+            by_name[name[:-len("fc1.weight")] + "fc2.weight"][:, hid] /= factor
+    return ln_ch
+
+
 def write_safetensors(path, tensors, dtype):
     np_dtype = {"F32": "<f4", "F16": "<f2"}[dtype]
     header = {"__metadata__": {"format": "pt"}}
@@ -120,6 +142,9 @@ def main(argv=None):
     ap.add_argument("--registers", type=int, default=0, help="register tokens (model_type dinov2_with_registers when > 0)")
     ap.add_argument("--swiglu", action="store_true", help="SwiGLU FFN instead of the GELU MLP")
     ap.add_argument("--dtype", default="F32", choices=["F32", "F16"], help="storage dtype (default F32)")
+    ap.add_argument("--outliers", type=float, default=0,
+                    help="scale a few channels so some matmul-input activations are this many times the rest "
+                         "(e.g. 60; int8 accuracy test, see docs/engine.md)")
     ap.add_argument("--force", action="store_true", help="overwrite an existing model")
     ap.add_argument("--json", action="store_true", help="print a JSON summary")
     args = ap.parse_args(argv)
@@ -135,6 +160,8 @@ def main(argv=None):
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     tensors = make_tensors(d, layers, args.registers, args.swiglu, patch, grid, mlp_ratio, rng)
+    if args.outliers > 0:
+        add_outliers(tensors, d, args.outliers, rng)
     write_safetensors(st_path, tensors, args.dtype)
 
     config = {

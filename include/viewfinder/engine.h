@@ -22,7 +22,8 @@ namespace vf {
 // (CPUID), fp32 otherwise (emulated bf16 is slower than fp32). INT8 (per-token dynamic int8
 // activations, per-channel int8 weights, fp32 attention/LayerNorm/GELU/residuals; fast with
 // AVX512-VNNI) is opt-in only: it meets the bar on the golden ViT-S with little margin
-// (pooler 1-cos <= 9e-4) and real checkpoints' outlier channels may do worse.
+// (pooler 1-cos <= 9e-4), and on a ViT-B with activation outliers (channels 60x the rest, as
+// real checkpoints have) its cosine to fp32 falls to 0.86 (docs/engine.md).
 enum class Precision { Auto, FP32, BF16, INT8 };
 const char* to_string(Precision p);
 Precision parse_precision(const std::string& s);  // "auto" | "fp32" | "bf16" | "int8"; throws vf::Error

@@ -106,6 +106,13 @@ IngestedPhoto ingest_file(const std::string& path, const IngestParams& params = 
 IngestedPhoto ingest_bytes(const uint8_t* data, size_t size, const std::string& name,
                            const IngestParams& params = {});
 
+// Only the model input ([3, S, S], as IngestedPhoto::model_input): no metadata, thumbnails or
+// features, and the JPEG decoded at the smallest DCT scale whose short edge stays >= twice
+// params.resize_shortest_edge (the preview's size does not hold it larger). Throws vf::Error.
+std::vector<float> decode_model_input(const std::string& path, const IngestParams& params = {});
+std::vector<float> decode_model_input(const uint8_t* data, size_t size, const std::string& name,
+                                      const IngestParams& params = {});
+
 // Metadata only (no pixel decode beyond the header). Throws vf::Error.
 PhotoMetadata read_metadata(const std::string& path);
 

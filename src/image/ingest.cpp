@@ -52,6 +52,13 @@ void read_metadata_into(const uint8_t* data, size_t size, const image::DecodedIm
   if (d.format != "raw") meta.orientation = decoder_orientation;
 }
 
+// Shrink-on-load floor for the model input: the JPEG DCT-scaled decode keeps a short edge of at
+// least 2.5x the resize target, so the final antialiased bicubic still does the real filtering.
+// At 2.08x (the golden portrait: 1064 -> 532 px for a 256 px target) the pooler cosine to the
+// full-size decode was 0.99988; from 2.5x up it is >= 0.9999 on every golden photo
+// (tests/unit/test_engine_images.cpp). A 12 MP photo (3000 px short edge) still decodes at 1/4.
+int model_decode_floor(int resize_shortest_edge) { return (5 * resize_shortest_edge + 1) / 2; }
+
 IngestedPhoto ingest_impl(const uint8_t* data, size_t size, const std::string& name,
                           int64_t mtime_ns, const IngestParams& params) {
   IngestedPhoto out;
@@ -62,10 +69,8 @@ IngestedPhoto ingest_impl(const uint8_t* data, size_t size, const std::string& n
   image::DecodeRequest req;
   req.apply_orientation = params.apply_orientation;
   req.limits = params.limits;
-  // Shrink-on-load floor: twice the model's resize target so that the final antialiased
-  // bicubic still does real filtering (measured: pixel_values within ~0.01 mean of the
-  // full decode, see docs/ingestion.md), and the preview's long edge.
-  req.min_short_edge = params.model_input_size > 0 ? 2 * params.resize_shortest_edge : 0;
+  // Shrink-on-load floor: the model's (see model_decode_floor), and the preview's long edge.
+  req.min_short_edge = params.model_input_size > 0 ? model_decode_floor(params.resize_shortest_edge) : 0;
   req.min_long_edge = std::max(params.preview_size, params.thumb_size);
   if (req.min_short_edge == 0 && req.min_long_edge == 0) req.min_long_edge = 64;  // features
   const image::DecodedImage d = image::decode_buffer(data, size, name, req);
@@ -107,6 +112,25 @@ IngestedPhoto ingest_file(const std::string& path, const IngestParams& params) {
 IngestedPhoto ingest_bytes(const uint8_t* data, size_t size, const std::string& name,
                            const IngestParams& params) {
   return ingest_impl(data, size, name, 0, params);
+}
+
+std::vector<float> decode_model_input(const uint8_t* data, size_t size, const std::string& name,
+                                      const IngestParams& params) {
+  image::ensure_initialised();
+  if (params.model_input_size <= 0 || params.resize_shortest_edge <= 0)
+    throw Error(name + ": decode_model_input needs a model input size", ErrorCode::InvalidArgument);
+  image::DecodeRequest req;
+  req.apply_orientation = params.apply_orientation;
+  req.limits = params.limits;
+  req.min_short_edge = model_decode_floor(params.resize_shortest_edge);  // as ingest_file's
+  const image::DecodedImage d = image::decode_buffer(data, size, name, req);
+  return preprocess_for_model(d.rgb, params.resize_shortest_edge, params.model_input_size, params.image_mean,
+                              params.image_std);
+}
+
+std::vector<float> decode_model_input(const std::string& path, const IngestParams& params) {
+  const std::vector<uint8_t> bytes = image::read_file_bytes(path, params.limits.max_file_bytes);
+  return decode_model_input(bytes.data(), bytes.size(), path, params);
 }
 
 PhotoMetadata read_metadata(const std::string& path) {

@@ -1,10 +1,11 @@
-// The CPU DINOv2 engine: oneDNN matmuls (weights pre-packed once at load, all tokens of all
-// images in one GEMM), batched attention per (image, head), fp32 LayerNorm / softmax /
-// residuals. See docs/engine.md.
+// The CPU DINOv2 engine: oneDNN matmuls (weights pre-packed once at load, fused bias / GELU /
+// layer-scale + residual epilogues), layer by layer over cache-sized chunks of images,
+// attention in attention.cpp, fp32 LayerNorm / softmax / residuals. See docs/engine.md.
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -13,8 +14,10 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "model/attention.h"
 #include "model/kernels.h"
 #include "model/model_config.h"
+#include "model/profile.h"
 #include "model/safetensors.h"
 #include "viewfinder/engine.h"
 #include "viewfinder/error.h"
@@ -47,6 +50,42 @@ struct PackedLinear {
 };
 
 enum class Epilogue { None, Gelu, ScaleAddResidual };
+
+// Activations of one encoder block for a chunk of `rows` tokens; reused by every chunk and layer.
+struct BlockBuffers {
+  std::vector<float> ln32, qkv, attn32, hid32, swi, qscale;
+  std::vector<uint16_t> ln16, attn16, hid16;
+  std::vector<int8_t> q8;
+  BlockBuffers(int64_t rows, int64_t D, int64_t I, memory::data_type act, bool swiglu) : qkv(rows * 3 * D) {
+    if (act == memory::data_type::bf16) {
+      ln16.resize(rows * D);
+      attn16.resize(rows * D);
+      hid16.resize(rows * I);
+    } else {
+      ln32.resize(rows * D);
+      attn32.resize(rows * D);
+      hid32.resize(rows * std::max(I, D));
+    }
+    if (act == memory::data_type::s8) {
+      q8.resize(rows * std::max(I, D));
+      qscale.resize(rows);
+    }
+    if (swiglu) swi.resize(rows * 2 * I);
+  }
+};
+
+// Images per chunk of the encoder loop: about VF_ENGINE_CHUNK_ROWS tokens (default 520, two
+// 224 px images), at least one whole image (attention needs all of an image's tokens).
+int64_t images_per_chunk(int batch, int64_t T) {
+  static const int64_t target = [] {
+    const char* v = std::getenv("VF_ENGINE_CHUNK_ROWS");
+    return v && std::atoll(v) > 0 ? std::atoll(v) : int64_t{520};
+  }();
+  return std::clamp<int64_t>(target / T, 1, batch);
+}
+
+// Rows of the whole forward pass, the key of the per-op profile (so batch 1 and 8 differ).
+thread_local int64_t profile_rows = 0;
 
 struct Layer {
   std::vector<float> ln1_w, ln1_b, ln2_w, ln2_b;
@@ -88,11 +127,11 @@ class CpuEngine final : public Engine {
   void run_linear_int8(dnnl::stream& s, const PackedLinear& L, int64_t M, const int8_t* q, const float* row_scale,
                        float* out, Epilogue ep) const;
   void gelu_inplace(dnnl::stream& s, float* x, int64_t n) const;
+  // One encoder block on `nimg` whole images (rows x[0 .. nimg*T)), in place.
+  void run_block(dnnl::stream& s, const Layer& L, float* x, int nimg, int64_t T, BlockBuffers& b) const;
+  void run_block_int8(dnnl::stream& s, const Layer& L, float* x, int nimg, int64_t T, BlockBuffers& b) const;
   ForwardOutputs forward_impl(const float* pixels, int batch, int height, int width,
                               const ForwardRequest& request) const;
-  const MatmulEntry& attn_prim(bool scores, int64_t nb, int64_t T, int64_t hd) const;
-  const dnnl::softmax_forward& softmax_prim(int64_t nb, int64_t T, dnnl::softmax_forward::primitive_desc* pd) const;
-  void attention(dnnl::stream& s, const float* qkv, int batch, int64_t T, void* out, dt out_dt) const;
   std::shared_ptr<const std::vector<float>> pos_embed_for(int h, int w, int height, int width) const;
 
   ModelInfo info_;
@@ -106,12 +145,10 @@ class CpuEngine final : public Engine {
   PackedLinear patch_;                          // [D, 3*P*P], always fp32
   std::vector<Layer> layers_;
   std::vector<float> final_w_, final_b_;
+  std::unique_ptr<Attention> attention_;
 
   mutable std::shared_mutex cache_mu_;
   mutable std::unordered_map<std::string, std::unique_ptr<MatmulEntry>> matmuls_;
-  mutable std::unordered_map<std::string, std::unique_ptr<std::pair<dnnl::softmax_forward::primitive_desc,
-                                                                    dnnl::softmax_forward>>>
-      softmaxes_;
   mutable std::map<std::pair<int, int>, std::shared_ptr<const std::vector<float>>> pos_cache_;
   mutable std::unordered_map<std::string, dnnl::eltwise_forward::primitive_desc> eltwises_;
 };
@@ -152,6 +189,7 @@ CpuEngine::CpuEngine(const EngineParams& params) {
     throw Error("backend '" + params.backend + "' is not available in this build (only cpu)",
                 ErrorCode::InvalidArgument);
 
+  attention_ = std::make_unique<Attention>(eng_, info_.num_heads, threads_);
   OmpThreadsScope omp(threads_);
   const std::string wfile = weights_path(info_.model_dir);
   SafetensorsFile st(wfile);
@@ -346,9 +384,9 @@ void CpuEngine::run_linear(dnnl::stream& s, const PackedLinear& L, int64_t M, co
 void CpuEngine::run_linear_int8(dnnl::stream& s, const PackedLinear& L, int64_t M, const int8_t* q,
                                 const float* row_scale, float* out, Epilogue ep) const {
   const MatmulEntry& e = linear_prim(L, M, dt::s8, dt::f32, Epilogue::None);
-  std::vector<float> acc(static_cast<size_t>(M) * L.N);
+  std::unique_ptr<float[]> acc(new float[static_cast<size_t>(M) * L.N]);  // fully written by the GEMM
   memory src_m({{M, L.K}, dt::s8, tag::ab}, eng_, const_cast<int8_t*>(q));
-  memory dst_m({{M, L.N}, dt::f32, tag::ab}, eng_, acc.data());
+  memory dst_m({{M, L.N}, dt::f32, tag::ab}, eng_, acc.get());
   memory w = L.weights;
   if (e.reorder_weights) {
     w = memory(e.pd.weights_desc(), eng_);
@@ -356,7 +394,7 @@ void CpuEngine::run_linear_int8(dnnl::stream& s, const PackedLinear& L, int64_t 
   }
   exec(s, e.prim, e.pd, {{DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst_m}}, eng_);
   s.wait();
-  int8_epilogue(acc.data(), M, L.N, row_scale, L.bias.data(),
+  int8_epilogue(acc.get(), M, L.N, row_scale, L.bias.data(),
                 ep == Epilogue::ScaleAddResidual ? L.scale.data() : nullptr, out, threads_);
   if (ep == Epilogue::Gelu) gelu_inplace(s, out, M * L.N);
 }
@@ -381,116 +419,6 @@ void CpuEngine::gelu_inplace(dnnl::stream& s, float* x, int64_t n) const {
   memory m({{n}, dt::f32, tag::a}, eng_, x);
   exec(s, dnnl::eltwise_forward(pd), pd, {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}}, eng_);
   s.wait();
-}
-
-// Batched attention matmuls over nb = images x heads:
-//   scores [nb,T,T] = Q [nb,T,hd] x K^T (K stored [nb,T,hd]) * hd^-0.5
-//   ctx    [nb,T,hd] = P [nb,T,T] x V [nb,T,hd]
-const MatmulEntry& CpuEngine::attn_prim(bool scores, int64_t nb, int64_t T, int64_t hd) const {
-  const std::string key = key_of(scores ? "qk" : "pv", {nb, T, hd});
-  {
-    std::shared_lock lk(cache_mu_);
-    auto it = matmuls_.find(key);
-    if (it != matmuls_.end()) return *it->second;
-  }
-  auto attr = base_attr();
-  auto entry = std::make_unique<MatmulEntry>();
-  if (scores) {
-    // The scale is applied to the fp32 accumulator, as in HF's matmul(q, k^T) * scale.
-    attr.set_output_scales(0, {static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)))});
-    memory::desc q({nb, T, hd}, dt::f32, tag::abc), kt({nb, hd, T}, dt::f32, memory::dims{T * hd, 1, hd}),
-        out({nb, T, T}, dt::f32, tag::abc);
-    entry->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(q, kt, out), attr, eng_);
-  } else {
-    memory::desc p({nb, T, T}, dt::f32, tag::abc), v({nb, T, hd}, dt::f32, tag::abc),
-        out({nb, T, hd}, dt::f32, tag::abc);
-    entry->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(p, v, out), attr, eng_);
-  }
-  entry->prim = dnnl::matmul(entry->pd);
-  std::unique_lock lk(cache_mu_);
-  auto [it, inserted] = matmuls_.emplace(key, std::move(entry));
-  return *it->second;
-}
-
-const dnnl::softmax_forward& CpuEngine::softmax_prim(int64_t nb, int64_t T,
-                                                     dnnl::softmax_forward::primitive_desc* pd_out) const {
-  const std::string key = key_of("softmax", {nb, T});
-  {
-    std::shared_lock lk(cache_mu_);
-    auto it = softmaxes_.find(key);
-    if (it != softmaxes_.end()) {
-      *pd_out = it->second->first;
-      return it->second->second;
-    }
-  }
-  memory::desc md({nb, T, T}, dt::f32, tag::abc);
-  auto pd = dnnl::softmax_forward::primitive_desc(
-      dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, md, 2), base_attr(), eng_);
-  auto entry = std::make_unique<std::pair<dnnl::softmax_forward::primitive_desc, dnnl::softmax_forward>>(
-      pd, dnnl::softmax_forward(pd));
-  std::unique_lock lk(cache_mu_);
-  auto [it, inserted] = softmaxes_.emplace(key, std::move(entry));
-  *pd_out = it->second->first;
-  return it->second->second;
-}
-
-void CpuEngine::attention(dnnl::stream& s, const float* qkv, int batch, int64_t T, void* out, dt out_dt) const {
-  const int64_t D = info_.hidden_size, H = info_.num_heads, hd = D / H;
-  // Images per chunk: bound the [nb, T, T] score buffer (~64 MB) for large inputs.
-  const int64_t per_image = H * T * T * 4;
-  const int64_t imgs = std::clamp<int64_t>((64ll << 20) / std::max<int64_t>(per_image, 1), 1, batch);
-  std::vector<float> q, k, v, sc, ctx;
-  for (int64_t b0 = 0; b0 < batch; b0 += imgs) {
-    const int64_t nimg = std::min<int64_t>(imgs, batch - b0), nb = nimg * H;
-    q.resize(nb * T * hd);
-    k.resize(nb * T * hd);
-    v.resize(nb * T * hd);
-    sc.resize(nb * T * T);
-    ctx.resize(nb * T * hd);
-    // Split heads: qkv row (b,t) = [q(D) k(D) v(D)] -> [b*H + h, t, hd].
-#pragma omp parallel for num_threads(threads_) collapse(2) schedule(static)
-    for (int64_t bi = 0; bi < nimg; ++bi)
-      for (int64_t t = 0; t < T; ++t) {
-        const float* row = qkv + ((b0 + bi) * T + t) * 3 * D;
-        for (int64_t h = 0; h < H; ++h) {
-          const int64_t o = ((bi * H + h) * T + t) * hd;
-          std::memcpy(&q[o], row + h * hd, hd * 4);
-          std::memcpy(&k[o], row + D + h * hd, hd * 4);
-          std::memcpy(&v[o], row + 2 * D + h * hd, hd * 4);
-        }
-      }
-    const MatmulEntry& qk = attn_prim(true, nb, T, hd);
-    exec(s, qk.prim, qk.pd,
-         {{DNNL_ARG_SRC, memory({{nb, T, hd}, dt::f32, tag::abc}, eng_, q.data())},
-          {DNNL_ARG_WEIGHTS, memory({{nb, hd, T}, dt::f32, memory::dims{T * hd, 1, hd}}, eng_, k.data())},
-          {DNNL_ARG_DST, memory({{nb, T, T}, dt::f32, tag::abc}, eng_, sc.data())}},
-         eng_);
-    dnnl::softmax_forward::primitive_desc spd;
-    const auto& sm = softmax_prim(nb, T, &spd);
-    memory scm({{nb, T, T}, dt::f32, tag::abc}, eng_, sc.data());
-    exec(s, sm, spd, {{DNNL_ARG_SRC, scm}, {DNNL_ARG_DST, scm}}, eng_);
-    const MatmulEntry& pv = attn_prim(false, nb, T, hd);
-    exec(s, pv.prim, pv.pd,
-         {{DNNL_ARG_SRC, scm},
-          {DNNL_ARG_WEIGHTS, memory({{nb, T, hd}, dt::f32, tag::abc}, eng_, v.data())},
-          {DNNL_ARG_DST, memory({{nb, T, hd}, dt::f32, tag::abc}, eng_, ctx.data())}},
-         eng_);
-    s.wait();
-    // Merge heads back: [b*H + h, t, hd] -> out row (b,t), columns h*hd..
-#pragma omp parallel for num_threads(threads_) collapse(2) schedule(static)
-    for (int64_t bi = 0; bi < nimg; ++bi)
-      for (int64_t t = 0; t < T; ++t) {
-        const int64_t row = (b0 + bi) * T + t;
-        for (int64_t h = 0; h < H; ++h) {
-          const float* src = &ctx[((bi * H + h) * T + t) * hd];
-          if (out_dt == dt::f32) {
-            std::memcpy(static_cast<float*>(out) + row * D + h * hd, src, hd * 4);
-          } else {
-            to_bf16(src, static_cast<uint16_t*>(out) + row * D + h * hd, hd, 1);
-          }
-        }
-      }
-  }
 }
 
 std::shared_ptr<const std::vector<float>> CpuEngine::pos_embed_for(int h, int w, int height, int width) const {
@@ -519,6 +447,91 @@ std::shared_ptr<const std::vector<float>> CpuEngine::pos_embed_for(int h, int w,
   return it->second;
 }
 
+void CpuEngine::run_block(dnnl::stream& s, const Layer& L, float* x, int nimg, int64_t T, BlockBuffers& b) const {
+  const int64_t M = nimg * T, D = info_.hidden_size, I = info_.intermediate_size;
+  const double eps = info_.layer_norm_eps;
+  const bool bf16 = act_dt_ == dt::bf16;
+  const int64_t R = profile_rows;
+  const double ln_bytes = static_cast<double>(M) * D * (4 + (bf16 ? 2 : 4));
+  void* ln = bf16 ? static_cast<void*>(b.ln16.data()) : b.ln32.data();
+  void* attn = bf16 ? static_cast<void*>(b.attn16.data()) : b.attn32.data();
+  void* hid = bf16 ? static_cast<void*>(b.hid16.data()) : b.hid32.data();
+  {
+    OpTimer t("layernorm", R, ln_bytes);
+    layer_norm_rows(x, M, static_cast<int>(D), L.ln1_w.data(), L.ln1_b.data(), eps, bf16 ? nullptr : b.ln32.data(),
+                    bf16 ? b.ln16.data() : nullptr, threads_);
+  }
+  {
+    OpTimer t("mm.qkv", R);
+    run_linear(s, L.qkv, M, ln, act_dt_, b.qkv.data(), dt::f32, Epilogue::None);
+    s.wait();
+  }
+  attention_->run(s, b.qkv.data(), nimg, T, D, attn, act_dt_, R);
+  {
+    OpTimer t("mm.proj+res", R);
+    run_linear(s, L.proj, M, attn, act_dt_, x, dt::f32, Epilogue::ScaleAddResidual);
+    s.wait();
+  }
+  {
+    OpTimer t("layernorm", R, ln_bytes);
+    layer_norm_rows(x, M, static_cast<int>(D), L.ln2_w.data(), L.ln2_b.data(), eps, bf16 ? nullptr : b.ln32.data(),
+                    bf16 ? b.ln16.data() : nullptr, threads_);
+  }
+  if (info_.swiglu) {
+    run_linear(s, L.fc1, M, ln, act_dt_, b.swi.data(), dt::f32, Epilogue::None);
+    s.wait();
+    swiglu_gate(b.swi.data(), M, static_cast<int>(I), bf16 ? nullptr : b.hid32.data(), bf16 ? b.hid16.data() : nullptr,
+                threads_);
+  } else {
+    OpTimer t("mm.fc1+gelu", R);
+    run_linear(s, L.fc1, M, ln, act_dt_, hid, act_dt_, Epilogue::Gelu);
+    s.wait();
+  }
+  OpTimer t("mm.fc2+res", R);
+  run_linear(s, L.fc2, M, hid, act_dt_, x, dt::f32, Epilogue::ScaleAddResidual);
+  s.wait();
+}
+
+// int8: per-token dynamic quantisation of every matmul input; attention, LayerNorm, GELU and
+// residuals in fp32.
+void CpuEngine::run_block_int8(dnnl::stream& s, const Layer& L, float* x, int nimg, int64_t T, BlockBuffers& b) const {
+  const int64_t M = nimg * T, D = info_.hidden_size, I = info_.intermediate_size;
+  const double eps = info_.layer_norm_eps;
+  const int64_t R = profile_rows;
+  auto quantize = [&](const float* src, int64_t K) {
+    OpTimer t("quantize", R, static_cast<double>(M) * K * 5);
+    quantize_rows_s8(src, M, static_cast<int>(K), b.q8.data(), b.qscale.data(), threads_);
+  };
+  auto norm = [&](const std::vector<float>& w, const std::vector<float>& bias) {
+    OpTimer t("layernorm", R, static_cast<double>(M) * D * 8);
+    layer_norm_rows(x, M, static_cast<int>(D), w.data(), bias.data(), eps, b.ln32.data(), nullptr, threads_);
+  };
+  norm(L.ln1_w, L.ln1_b);
+  quantize(b.ln32.data(), D);
+  {
+    OpTimer t("mm.qkv", R);
+    run_linear_int8(s, L.qkv, M, b.q8.data(), b.qscale.data(), b.qkv.data(), Epilogue::None);
+  }
+  attention_->run(s, b.qkv.data(), nimg, T, D, b.attn32.data(), dt::f32, R);
+  quantize(b.attn32.data(), D);
+  {
+    OpTimer t("mm.proj+res", R);
+    run_linear_int8(s, L.proj, M, b.q8.data(), b.qscale.data(), x, Epilogue::ScaleAddResidual);
+  }
+  norm(L.ln2_w, L.ln2_b);
+  quantize(b.ln32.data(), D);
+  if (info_.swiglu) {
+    run_linear_int8(s, L.fc1, M, b.q8.data(), b.qscale.data(), b.swi.data(), Epilogue::None);
+    swiglu_gate(b.swi.data(), M, static_cast<int>(I), b.hid32.data(), nullptr, threads_);
+  } else {
+    OpTimer t("mm.fc1+gelu", R);
+    run_linear_int8(s, L.fc1, M, b.q8.data(), b.qscale.data(), b.hid32.data(), Epilogue::Gelu);
+  }
+  quantize(b.hid32.data(), I);
+  OpTimer t("mm.fc2+res", R);
+  run_linear_int8(s, L.fc2, M, b.q8.data(), b.qscale.data(), x, Epilogue::ScaleAddResidual);
+}
+
 ForwardOutputs CpuEngine::forward(const float* pixels, int batch, int height, int width,
                                   const ForwardRequest& req) const {
   try {
@@ -543,8 +556,8 @@ ForwardOutputs CpuEngine::forward_impl(const float* pixels, int batch, int heigh
                 ErrorCode::TooLarge);
   OmpThreadsScope omp(threads_);
   dnnl::stream s(eng_);
-  const bool bf16 = act_dt_ == dt::bf16;
   const bool int8 = act_dt_ == dt::s8;
+  profile_rows = M;
 
   // ---- embeddings: patch conv as a GEMM over im2col rows, then CLS, positions, registers.
   const int64_t K = 3 * P * P;
@@ -578,79 +591,26 @@ ForwardOutputs CpuEngine::forward_impl(const float* pixels, int batch, int heigh
   ForwardOutputs out;
   if (req.embeddings_output) out.embeddings_output = Tensor{{batch, T, D}, x};
 
-  // ---- encoder blocks.
-  const int64_t I = info_.intermediate_size;
-  std::vector<float> ln32, qkv(M * 3 * D), attn32, hid32, swi;
-  std::vector<uint16_t> ln16, attn16, hid16;
-  std::vector<int8_t> q8;
-  std::vector<float> qscale;
-  if (int8) {
-    ln32.resize(M * D);
-    attn32.resize(M * D);
-    hid32.resize(M * std::max<int64_t>(I, D));
-    q8.resize(M * std::max<int64_t>(I, D));
-    qscale.resize(M);
-  } else if (bf16) {
-    ln16.resize(M * D);
-    attn16.resize(M * D);
-    hid16.resize(M * I);
-  } else {
-    ln32.resize(M * D);
-    attn32.resize(M * D);
-    hid32.resize(M * I);
-  }
-  if (info_.swiglu) swi.resize(M * 2 * I);
-  void* ln = bf16 ? static_cast<void*>(ln16.data()) : ln32.data();
-  void* attn = bf16 ? static_cast<void*>(attn16.data()) : attn32.data();
-  void* hid = bf16 ? static_cast<void*>(hid16.data()) : hid32.data();
-  const double eps = info_.layer_norm_eps;
-  for (size_t l = 0; l < layers_.size() && int8; ++l) {
-    // int8: per-token dynamic quantisation of every matmul input; attention, LayerNorm,
-    // GELU and residuals in fp32.
-    const Layer& L = layers_[l];
-    layer_norm_rows(x.data(), M, D, L.ln1_w.data(), L.ln1_b.data(), eps, ln32.data(), nullptr, threads_);
-    quantize_rows_s8(ln32.data(), M, D, q8.data(), qscale.data(), threads_);
-    run_linear_int8(s, L.qkv, M, q8.data(), qscale.data(), qkv.data(), Epilogue::None);
-    attention(s, qkv.data(), batch, T, attn32.data(), dt::f32);
-    quantize_rows_s8(attn32.data(), M, D, q8.data(), qscale.data(), threads_);
-    run_linear_int8(s, L.proj, M, q8.data(), qscale.data(), x.data(), Epilogue::ScaleAddResidual);
-    layer_norm_rows(x.data(), M, D, L.ln2_w.data(), L.ln2_b.data(), eps, ln32.data(), nullptr, threads_);
-    quantize_rows_s8(ln32.data(), M, D, q8.data(), qscale.data(), threads_);
-    if (info_.swiglu) {
-      run_linear_int8(s, L.fc1, M, q8.data(), qscale.data(), swi.data(), Epilogue::None);
-      swiglu_gate(swi.data(), M, static_cast<int>(I), hid32.data(), nullptr, threads_);
-    } else {
-      run_linear_int8(s, L.fc1, M, q8.data(), qscale.data(), hid32.data(), Epilogue::Gelu);
+  // ---- encoder blocks, layer by layer. Within a layer the images go through a few at a
+  // time: a chunk's activations (LayerNorm output, QKV, scores, MLP hidden) stay in cache,
+  // and the layer's packed weights are reused from cache by every chunk. A whole batch at
+  // once streamed tens of MB per op through memory and made batch 8 slower than batch 1.
+  const int64_t chunk = images_per_chunk(batch, T);
+  BlockBuffers buf(chunk * T, D, info_.intermediate_size, act_dt_, info_.swiglu);
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
+      const int nimg = static_cast<int>(std::min<int64_t>(chunk, batch - b0));
+      float* xc = x.data() + b0 * T * D;
+      if (int8)
+        run_block_int8(s, layers_[l], xc, nimg, T, buf);
+      else
+        run_block(s, layers_[l], xc, nimg, T, buf);
     }
-    quantize_rows_s8(hid32.data(), M, static_cast<int>(I), q8.data(), qscale.data(), threads_);
-    run_linear_int8(s, L.fc2, M, q8.data(), qscale.data(), x.data(), Epilogue::ScaleAddResidual);
-    if (l == 0 && req.block0_output) out.block0_output = Tensor{{batch, T, D}, x};
-  }
-  for (size_t l = 0; l < layers_.size() && !int8; ++l) {
-    const Layer& L = layers_[l];
-    layer_norm_rows(x.data(), M, D, L.ln1_w.data(), L.ln1_b.data(), eps, bf16 ? nullptr : ln32.data(),
-                    bf16 ? ln16.data() : nullptr, threads_);
-    run_linear(s, L.qkv, M, ln, act_dt_, qkv.data(), dt::f32, Epilogue::None);
-    s.wait();
-    attention(s, qkv.data(), batch, T, attn, act_dt_);
-    run_linear(s, L.proj, M, attn, act_dt_, x.data(), dt::f32, Epilogue::ScaleAddResidual);
-    s.wait();
-    layer_norm_rows(x.data(), M, D, L.ln2_w.data(), L.ln2_b.data(), eps, bf16 ? nullptr : ln32.data(),
-                    bf16 ? ln16.data() : nullptr, threads_);
-    if (info_.swiglu) {
-      run_linear(s, L.fc1, M, ln, act_dt_, swi.data(), dt::f32, Epilogue::None);
-      s.wait();
-      swiglu_gate(swi.data(), M, static_cast<int>(I), bf16 ? nullptr : hid32.data(), bf16 ? hid16.data() : nullptr,
-                  threads_);
-    } else {
-      run_linear(s, L.fc1, M, ln, act_dt_, hid, act_dt_, Epilogue::Gelu);
-    }
-    run_linear(s, L.fc2, M, hid, act_dt_, x.data(), dt::f32, Epilogue::ScaleAddResidual);
-    s.wait();
     if (l == 0 && req.block0_output) out.block0_output = Tensor{{batch, T, D}, x};
   }
 
   // ---- final layernorm, only on the rows that the requested outputs need.
+  const double eps = info_.layer_norm_eps;
   const bool need_all = req.last_hidden_state || req.mean_all || req.mean_patch || req.patch_tokens;
   std::vector<float> lhs;
   if (need_all) {

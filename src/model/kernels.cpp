@@ -136,6 +136,8 @@ void layer_norm_rows(const float* x, int64_t rows, int D, const float* w, const 
     layer_norm_row(x + r * D, D, w, b, eps, y_f32 ? y_f32 + r * D : nullptr, y_bf16 ? y_bf16 + r * D : nullptr);
 }
 
+void to_bf16_serial(const float* x, uint16_t* y, int64_t n) { to_bf16_span(x, y, n); }
+
 void to_bf16(const float* x, uint16_t* y, int64_t n, int threads) {
   const int64_t chunk = 1 << 16;
   const int64_t chunks = (n + chunk - 1) / chunk;

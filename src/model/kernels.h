@@ -15,6 +15,9 @@ void layer_norm_rows(const float* x, int64_t rows, int D, const float* w, const 
 
 // fp32 -> bf16, round to nearest even.
 void to_bf16(const float* x, uint16_t* y, int64_t n, int threads);
+// The same on the calling thread only, for short spans inside a parallel loop (no OpenMP
+// region: even an inactive one costs microseconds).
+void to_bf16_serial(const float* x, uint16_t* y, int64_t n);
 
 // SwiGLU gate: out[r, j] = silu(u[r, j]) * u[r, h + j] for u of shape [rows, 2h].
 void swiglu_gate(const float* u, int64_t rows, int h, float* out_f32, uint16_t* out_bf16, int threads);

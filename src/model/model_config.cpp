@@ -264,7 +264,7 @@ ModelInfo inspect_model(const std::string& model_dir_in, bool compute_sha256) {
   if (slash != std::string::npos) name = name.substr(slash + 1);
   if (name.empty() || name == ".") name = info.model_type;
   if (compute_sha256) {
-    info.sha256 = model::sha256_file(wfile);
+    info.sha256 = model::sha256_file_cached(wfile);
     info.model_id = name + "@" + info.sha256.substr(0, 12);
   } else {
     info.model_id = name;

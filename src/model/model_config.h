@@ -20,6 +20,9 @@ struct ExpectedTensor {
 std::vector<ExpectedTensor> expected_tensors(const ModelInfo& info);
 
 std::string sha256_file(const std::string& path);
+// sha256_file(), remembered by (path, size, mtime, inode) in a small cache file under the
+// user's cache directory (see hash_cache.cpp); a changed file is hashed again.
+std::string sha256_file_cached(const std::string& path);
 std::string weights_path(const std::string& model_dir);
 bool cpu_has_avx512_bf16();
 bool cpu_has_avx512_vnni();

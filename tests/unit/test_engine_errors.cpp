@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -157,6 +158,28 @@ TEST(ModelErrors, MissingDirectory) {
     EXPECT_EQ(e.code(), vf::ErrorCode::BadModel);
     EXPECT_NE(std::string(e.what()).find("/nonexistent/vf-model"), std::string::npos);
   }
+}
+
+// Model identity is cached by (path, size, mtime, inode): a second open reads the cache, and
+// a file that changed is hashed again.
+TEST_F(BrokenModel, Sha256IsCachedByFileIdentity) {
+  const fs::path cache = dir_ / "cache";
+  setenv("VF_CACHE_DIR", cache.c_str(), 1);
+  const std::string real = vf::inspect_model(dir_.string(), true).sha256;
+  ASSERT_EQ(real.size(), 64u);
+  const fs::path list = cache / "model-sha256.tsv";
+  std::string text = read_all(list);
+  ASSERT_NE(text.find(real), std::string::npos) << text;
+  // Plant a different hash under the same key: the next open must take it from the cache.
+  const std::string planted(64, 'a');
+  text.replace(text.find(real), 64, planted);
+  write_all(list, text);
+  EXPECT_EQ(vf::inspect_model(dir_.string(), true).sha256, planted);
+  // A new mtime invalidates the entry: the file is hashed again.
+  fs::last_write_time(dir_ / "model.safetensors", fs::last_write_time(dir_ / "model.safetensors") + std::chrono::seconds(5));
+  EXPECT_EQ(vf::inspect_model(dir_.string(), true).sha256, real);
+  EXPECT_EQ(read_all(list).find(planted), std::string::npos);
+  unsetenv("VF_CACHE_DIR");
 }
 
 TEST(ModelErrors, ParseNames) {

@@ -67,7 +67,23 @@ TEST(EngineImages, GoldenPhotosSmall) {
     ASSERT_EQ(photo.model_input.size(), 3u * 224 * 224);
     const auto e2e = engine->forward(photo.model_input.data(), 1, 224, 224, {});
     const double cos = cosine(e2e.pooler.data.data(), want_pool.data(), D);
-    std::printf("%-42s engine max abs %.2e   end-to-end pooler cosine %.6f\n", id.c_str(), max_abs, cos);
+    // The same through decode_model_input (the indexer's model-input-only decode), and from a
+    // full-size decode: what shrink-on-load costs beyond the JPEG decoders' own difference.
+    const auto fast = vf::decode_model_input(kGolden + "/" + c["image"].get<std::string>(), ip);
+    ASSERT_EQ(fast, photo.model_input);
+    vf::RgbImage full = vf::decode_rgb(kGolden + "/" + c["image"].get<std::string>(), 0);
+    if (!ip.apply_orientation) full = vf::RgbImage{};  // decode_rgb always orients
+    double cos_full = 0;
+    if (full.width > 0) {
+      const auto px_full = vf::preprocess_for_model(full, 256, 224, ip.image_mean, ip.image_std);
+      const auto e_full = engine->forward(px_full.data(), 1, 224, 224, {});
+      cos_full = cosine(e_full.pooler.data.data(), want_pool.data(), D);
+    }
+    std::printf("%-42s engine max abs %.2e   end-to-end pooler cosine %.6f (full-size decode %.6f)\n", id.c_str(),
+                max_abs, cos, cos_full);
+    if (c["image_mode"] != "RGBA" && cos_full >= 0.9999) {
+      EXPECT_GE(cos, 0.9999) << "shrink-on-load loses fidelity that the full decode keeps";
+    }
     // JPEG decoders differ slightly (libvips/libjpeg-turbo vs Pillow); alpha is composited on
     // white by design where HF drops it, so that case only has to be recognisably the same.
     EXPECT_GE(cos, c["image_mode"] == "RGBA" ? 0.9 : 0.99);

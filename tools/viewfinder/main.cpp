@@ -1,7 +1,9 @@
 // viewfinder: the command-line program. Dispatches to the sub-commands registered in
 // cmd_*.cpp; each one uses only the public API in include/viewfinder/.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <unistd.h>
 #include <iostream>
 #include <string>
 
@@ -30,6 +32,15 @@ void print_help() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // oneDNN runs on libgomp, whose idle threads spin before they sleep. On a machine shared with
+  // other work, that spinning costs a scheduler time slice at every barrier (the engine measured
+  // 2.8x slower at 2 threads on a loaded 2-core VM, docs/engine.md); passive waiting costs a
+  // futex wake instead. libgomp reads the policy once at start-up, so when the user has not
+  // chosen one, set it and execute ourselves again (on failure, carry on as we are).
+  if (!std::getenv("OMP_WAIT_POLICY")) {
+    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    ::execv("/proc/self/exe", argv);
+  }
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
       !std::strcmp(argv[1], "help")) {
     print_help();
