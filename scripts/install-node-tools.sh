@@ -8,3 +8,8 @@ cd "$(dirname "$0")/.."
 if [ -f tools/node/package.json ]; then
   (cd tools/node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
+# swagger-parser for the API contract test (tests/integration/openapi_validate.sh); a folder of
+# its own so the browser/benchmark tools above can change without touching it.
+if [ -f tools/node-api/package.json ]; then
+  (cd tools/node-api && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi
