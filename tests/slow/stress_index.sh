@@ -8,7 +8,8 @@
 #   2. `viewfinder index` end to end (decode workers + engine + SQLite + FAISS) on flowers17
 #      and the mixed set, with the tiny golden model, 8 and 16 decode threads, batch 1/7/32.
 # Any sanitizer report fails the run. Bounded: VF_STRESS_ROUNDS (default 3) repetitions.
-#   VF_STRESS_SANITIZERS="tsan asan" (default both), VF_STRESS_NO_BUILD=1 (use built binaries)
+#   VF_STRESS_SANITIZERS="tsan asan" (default both), VF_STRESS_NO_BUILD=1 (use built binaries),
+#   VF_STRESS_FLOWERS (flowers17 photos per index run, default 680)
 set -euo pipefail
 src="${VF_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 shared="${VF_SHARED:-$src/../shared}"
@@ -27,7 +28,11 @@ mkdir -p "$work/mixed"
 i=0
 # Copies, not symlinks: links that point out of the indexed folder are not followed.
 while IFS= read -r f; do cp "$f" "$work/mixed/$i-$(basename "$f")"; i=$((i + 1)); done < "$work/mixed.list"
-flowers="$shared/photos/flowers17/images"
+# VF_STRESS_FLOWERS: how many flowers17 photos the index runs use (default all 680).
+mkdir -p "$work/flowers"
+find "$shared/photos/flowers17/images" -type f -name '*.jpg' | sort | sed -n "1,${VF_STRESS_FLOWERS:-680}p" |
+  while IFS= read -r f; do cp "$f" "$work/flowers/"; done
+flowers="$work/flowers"
 
 status=0
 for san in ${VF_STRESS_SANITIZERS:-tsan asan}; do
@@ -61,7 +66,7 @@ for san in ${VF_STRESS_SANITIZERS:-tsan asan}; do
     fi
   }
   run ingest-mixed "$build/vf_ingest_stress" 8 "$rounds" "@$work/mixed.list"
-  run ingest-flowers "$build/vf_ingest_stress" 8 1 "$flowers"/image_00[0-9]*.jpg
+  run ingest-flowers "$build/vf_ingest_stress" 8 1 "$flowers"/*.jpg
   for r in $(seq 1 "$rounds"); do
     for cfg in "8 1" "16 7" "8 32"; do
       set -- $cfg
