@@ -1,6 +1,7 @@
 // One-time, thread-safe set-up of the decoding and metadata libraries.
 #include <exiv2/exiv2.hpp>
 #include <vips/vips.h>
+#include <vips/vector.h>  // not included by vips.h
 
 #include <cstdlib>
 #include <mutex>
