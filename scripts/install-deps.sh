@@ -13,6 +13,7 @@ PKGS=(
   libsqlite3-dev libfaiss-dev libopenblas-dev libhdf5-dev
   nlohmann-json3-dev libcpp-httplib-dev libssl-dev libcurl4-openssl-dev
   python3 python3-numpy python3-faiss python3-h5py python3-torch python3-onnx
+  python3-yaml python3-jsonschema python3-hypothesis
   libimage-exiftool-perl
   chromium wrk
   # Milvus backend: gRPC stubs (protoc + plugin, libraries), and scripts/milvus.sh's venv,

@@ -252,6 +252,8 @@ void check_pixels(const std::string& name, int64_t w, int64_t h, const DecodeLim
 
 DecodedImage decode_raw(const uint8_t* data, size_t size, const std::string& name,
                         const DecodeRequest& req, bool header_only) {
+  // LibRaw's destructor runs recycle(): the raw and thumbnail buffers it allocated are freed on
+  // every path, including the failures below.
   auto raw = std::make_unique<LibRaw>(LIBRAW_OPTIONS_NONE);
   Deadline deadline;
   deadline.at = Clock::now() + std::chrono::milliseconds(req.limits.timeout_ms);
@@ -337,6 +339,9 @@ DecodedImage decode_impl(const uint8_t* data, size_t size, const std::string& na
   std::string format = sniff_format(data, size);
   if (format.empty()) fail(name, "not an image in a supported format (unrecognised content)");
   if (format == "raw") {
+    // Before LibRaw and before the TIFF fallback: a truncated RAW is neither.
+    if (const std::string cut = tiff_raw_truncation(data, size); !cut.empty())
+      fail(name, "camera RAW not readable: " + cut);
     try {
       return decode_raw(data, size, name, req, header_only);
     } catch (const Error&) {

@@ -83,6 +83,11 @@ std::string describe_non_image(const uint8_t* data, size_t size);
 DecodedImage probe_buffer(const uint8_t* data, size_t size, const std::string& name,
                           const DecodeLimits& limits);
 
+// For a TIFF-container camera RAW: a reason when a strip or tile of IFD0 or its SubIFDs lies
+// beyond the end of the data (a truncated file), "" otherwise. Checked before LibRaw, which
+// leaks libjpeg state on truncated lossy DNGs (tiff_extent.cpp).
+std::string tiff_raw_truncation(const uint8_t* data, size_t size);
+
 std::string content_hash_hex(const uint8_t* data, size_t size);  // xxh3-128, 32 hex chars
 
 // Derived features.

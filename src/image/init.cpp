@@ -1,6 +1,7 @@
 // One-time, thread-safe set-up of the decoding and metadata libraries.
 #include <exiv2/exiv2.hpp>
 #include <vips/vips.h>
+#include <vips/vector.h>  // not included by vips.h
 
 #include <cstdlib>
 #include <mutex>
@@ -37,6 +38,13 @@ void ensure_initialised() {
     // Callers parallelise across files (one decode per thread); vips worker threads inside
     // each decode would only oversubscribe the cores. VIPS_CONCURRENCY still overrides.
     if (!std::getenv("VIPS_CONCURRENCY")) vips_concurrency_set(1);
+    // No ORC run-time code generation: liborc 0.4.33 (Debian 12) allocates and frees the code
+    // memory of compiled programs with a race between threads (TSan: data race in
+    // orc_code_free against orc_code_allocate_codemem, and a double lock of orc's mutex, while
+    // our decode threads make thumbnails with libvips' reduce). Its code-chunk list is made of
+    // small heap blocks, and the race corrupts the heap: the "malloc_consolidate(): unaligned
+    // fastbin chunk" aborts of concurrent indexing (issue 14). libvips then uses its C loops.
+    vips_vector_set_enabled(FALSE);
     // libvips/libtiff/libheif warnings about odd-but-readable files would flood a scan; real
     // failures come back as errors with their message.
     g_log_set_handler("VIPS",

@@ -8,7 +8,9 @@ namespace vf::model {
 
 // The library is built for the baseline x86-64 ISA; these clones let the same loops use
 // AVX-512 / AVX2 where the CPU has them (the dispatch happens once, through an ifunc).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// Not under ThreadSanitizer: ifunc resolvers run during relocation, before the TSan runtime
+// is up, and the instrumented resolver crashes the program at start (-DVF_TSAN=ON).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define VF_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define VF_CLONES

@@ -87,6 +87,25 @@ TEST(ImageFormats, FuzzFoundTiffOffsetOverflow) {
   EXPECT_THROW(vf::ingest_bytes(bytes.data(), bytes.size(), "fuzz-crash"), vf::Error);
 }
 
+TEST(ImageFormats, TruncatedLossyDngIsRefusedBeforeLibRaw) {
+  // fuzz_decode leak: LibRaw 0.20 leaks libjpeg's decompressor (~2 KB) when a lossy DNG tile
+  // runs past the end of the file. Cut the real lossy DNG inside its 4th tile (offset
+  // 310804): the bounds check refuses it with a reason, and LibRaw never unpacks it.
+  std::ifstream in(kPhotos + "raw/dng/canon_eos_6d.dng", std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 310904u);
+  EXPECT_EQ(vf::image::tiff_raw_truncation(bytes.data(), bytes.size()), "");
+  bytes.resize(310904);
+  EXPECT_NE(vf::image::tiff_raw_truncation(bytes.data(), bytes.size()).find("truncated"), std::string::npos);
+  try {
+    vf::ingest_bytes(bytes.data(), bytes.size(), "cut.dng", light_params());
+    ADD_FAILURE() << "a truncated DNG was ingested";
+  } catch (const vf::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("camera RAW not readable: image data ends at byte"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(ImageFormats, RawFullDecodeWithoutPreview) {
   // decode_rgb with min_short_edge 0 asks for full size: demosaiced by LibRaw.
   const vf::RgbImage full = vf::decode_rgb(kPhotos + "raw/dng/canon_eos_6d.dng", 0);
