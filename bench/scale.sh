@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     --n) n="$2"; shift 2 ;;
     --rerank-rows) rerank_rows="$2"; shift 2 ;;
     --dim) dim="$2"; bench_args+=("$1" "$2"); shift 2 ;;
-    ----queries|--stages|--candidates|--nlist|--pq-m|--train|--nprobe|--rerank|--ef|--filter|--flat-queries|--hnsw-max-n|--seed)
+    --queries|--stages|--candidates|--nlist|--pq-m|--train|--nprobe|--rerank|--ef|--filter|--flat-queries|--hnsw-max-n|--seed)
       bench_args+=("$1" "$2"); shift 2 ;;
     -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run scale: unknown option $1 (see --help)" >&2; exit 2 ;;
