@@ -74,7 +74,10 @@ def project(rows, chosen):
     ns = [r["n"] for r in same]
     out = {"measured_at_n": ns, "recall_at_10_by_n": [round(r["plain"]["recall_at_10"], 4) for r in same]}
     for fld in ("p50_cpu_ms", "p99_cpu_ms", "p50_ms"):
-        a, b = fit_line(ns, [r["plain"][fld] for r in same])
+        vals = [r["plain"].get(fld) for r in same]
+        if None in vals:
+            continue
+        a, b = fit_line(ns, vals)
         out[fld] = a + b * TARGET_N
         out[fld + "_fit"] = {"a_ms": a, "b_ms_per_million": b * 1e6}
     if all(r["filtered"].get("supported") for r in same):
