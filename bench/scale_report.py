@@ -73,14 +73,16 @@ def project(rows, chosen):
     same = sorted((r for r in rows if key(r) == key(chosen)), key=lambda r: r["n"])
     ns = [r["n"] for r in same]
     out = {"measured_at_n": ns, "recall_at_10_by_n": [round(r["plain"]["recall_at_10"], 4) for r in same]}
+    if len(ns) < 2:  # latency has a fixed part: one point gives no line
+        out["note"] = "one measured n: latency not projected, memory scaled from it"
     for fld in ("p50_cpu_ms", "p99_cpu_ms", "p50_ms"):
         vals = [r["plain"].get(fld) for r in same]
-        if None in vals:
+        if None in vals or len(ns) < 2:
             continue
         a, b = fit_line(ns, vals)
         out[fld] = a + b * TARGET_N
         out[fld + "_fit"] = {"a_ms": a, "b_ms_per_million": b * 1e6}
-    if all(r["filtered"].get("supported") for r in same):
+    if len(ns) > 1 and all(r["filtered"].get("supported") for r in same):
         a, b = fit_line(ns, [r["filtered"]["p50_cpu_ms"] for r in same])
         out["filtered_p50_cpu_ms"] = a + b * TARGET_N
     a, b = fit_line(ns, [r["bytes_per_vector"] * r["n"] for r in same])
@@ -149,7 +151,8 @@ def main():
         else:
             print(f"  filtered {ix:<16}: no measured setting reaches recall@10 {RECALL_GOAL} under the filter")
     for ix, pr in projections.items():
-        print(f"  projected 10M {ix:<16}: p50 cpu {pr['p50_cpu_ms']:.2f} ms, {pr['bytes_per_vector']:.1f} B/vector "
+        lat = f"p50 cpu {pr['p50_cpu_ms']:.2f} ms" if "p50_cpu_ms" in pr else "p50 not projected (one n)"
+        print(f"  projected 10M {ix:<16}: {lat}, {pr['bytes_per_vector']:.1f} B/vector "
               f"({pr['index_gib']:.2f} GiB), build {pr['build_s'] / 60:.0f} min (fit over n={pr['measured_at_n']})")
     print(json.dumps({"bench": "scale", "data": doc["data"], "dim": doc["dim"], "queries": doc["queries"],
                       "filter_fraction": doc["filter_fraction"], "threads_query": 1,
