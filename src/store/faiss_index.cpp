@@ -25,13 +25,16 @@
 namespace vf::store {
 namespace fs = std::filesystem;
 
-// Measured in bench/index.sh at 1M x 768 (docs/benchmarks.md "## Indexing"): HNSW over 8-bit
-// scalar-quantised vectors keeps recall@10 >= 0.95 at ~1 ms per query on one thread, which
-// IVF-PQ reaches only with a full-precision refine stage (and then costs as much memory).
-static const char* kCompressedFactory = "HNSW32,SQ8";
+// Measured by bench/run scale at 1M x 768 (docs/scale.md): IVF4096,PQ64 at nprobe 32, with the
+// searcher's exact re-rank of the top 100 from the catalog's stored vectors, gives recall@10
+// 0.992 at 3.2 ms CPU per query and 85 bytes per vector. HNSW32,SQ8 (the previous choice) needs
+// ~1,040 B/vector and hours to build on two cores. PQ64 needs dim % 64 == 0 (384, 768, 1024,
+// 1536 all are); other sizes keep HNSW over SQ8.
+static const char* kCompressedFactory = "IVF4096,PQ64";
+static const char* kCompressedFallback = "HNSW32,SQ8";
+constexpr int kCompressedNprobe = 32;
 
 std::string choose_factory(int64_t n, int dim) {
-  (void)dim;
   if (n < 100'000) return "Flat";
   if (n < 1'000'000) {
     int64_t nlist = static_cast<int64_t>(4 * std::sqrt(static_cast<double>(n)));
@@ -39,7 +42,7 @@ std::string choose_factory(int64_t n, int dim) {
     nlist = std::max<int64_t>(64, (nlist + 63) / 64 * 64);
     return "IVF" + std::to_string(nlist) + ",Flat";
   }
-  return kCompressedFactory;
+  return dim % 64 == 0 ? kCompressedFactory : kCompressedFallback;
 }
 
 std::string choose_color_factory(int64_t n) { return n < 100'000 ? "Flat" : "SQ8"; }
@@ -56,6 +59,8 @@ void tune_index(faiss::Index* index) {
     // nprobe ~ nlist/16 (>= 16): on clustered embedding data this gives recall@10 >= 0.95
     // (bench/index.sh measures it); the search stage may raise it per query.
     ivf->nprobe = std::min<size_t>(ivf->nlist, std::max<size_t>(16, ivf->nlist / 16));
+    // Compressed codes are re-ranked exactly by the searcher: fewer lists suffice (docs/scale.md).
+    if (dynamic_cast<faiss::IndexIVFPQ*>(ivf)) ivf->nprobe = std::min<size_t>(ivf->nlist, kCompressedNprobe);
   }
   if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(index)) hnsw->hnsw.efSearch = 96;
 }
