@@ -61,15 +61,16 @@ json photo_detail(const PhotoRecord& p) {
 json hit_json(const SearchHit& h) {
   json j = photo_summary(h.photo);
   j["id"] = h.id;
-  j["score"] = h.score;
-  j["semantic"] = h.semantic;
-  j["color"] = h.color;
+  // Rounded for display: float noise past the 4th decimal means nothing to a ranking.
+  j["score"] = round_to(h.score, 4);
+  j["semantic"] = round_to(h.semantic, 4);
+  j["color"] = round_to(h.color, 4);
   return j;
 }
 
 json timings_json(const SearchTimings& t) {
-  return {{"decode_ms", t.decode_ms}, {"embed_ms", t.embed_ms}, {"search_ms", t.search_ms},
-          {"total_ms", t.total_ms}};
+  return {{"decode_ms", round_to(t.decode_ms, 1)}, {"embed_ms", round_to(t.embed_ms, 1)},
+          {"search_ms", round_to(t.search_ms, 1)}, {"total_ms", round_to(t.total_ms, 1)}};
 }
 
 json info_json(const LibraryInfo& i) {

@@ -6,6 +6,7 @@
 #include "server/json_encode.h"
 #include "server/routes.h"
 #include "server/server_state.h"
+#include "server/server_util.h"
 #include "viewfinder/viewfinder.h"
 
 namespace vf::server {
@@ -21,9 +22,11 @@ Reply stats(ServerState& s, const Request&) {
                      {"facets", g->facets},
                      {"roots", g->roots},
                      {"server", {{"version", version()},
-                                 {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count()},
+                                 {"uptime_s", round_to(std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count(), 1)},
                                  {"requests", s.requests.load()},
                                  {"queue", s.limiter.stats()},
+                                 {"upload_queue", s.upload_limiter.stats()},
+                                 {"max_upload_pixels", p.max_upload_pixels},
                                  {"max_upload_bytes", p.max_upload_bytes},
                                  {"auth", !p.auth_token.empty() ? "token" : !p.basic_user.empty() ? "basic" : "none"},
                                  {"tls", !p.tls_cert.empty()}}}});
@@ -38,8 +41,8 @@ Reply index_status(ServerState& s, const Request&) {
             {"total", p.total},
             {"done", p.done},
             {"failed", p.failed},
-            {"rate", p.rate},
-            {"eta_s", p.eta_s},
+            {"rate", round_to(p.rate, 1)},
+            {"eta_s", round_to(p.eta_s, 1)},
             {"current", p.current},
             {"message", p.message},
             {"started_at", job.started_at},
