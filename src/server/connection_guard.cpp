@@ -139,6 +139,24 @@ class GuardedStream : public httplib::Stream {
   Clock::time_point header_deadline_{};
 };
 
+// After a refusal sent before the body was read: stop sending, then read and drop what the
+// client is still sending for a short while, so that its send completes and it reads the
+// answer (closing with unread data makes the kernel reset the connection, and the client
+// sees a broken pipe instead of the 413). Bounded: 2 s and 16 MB; memory stays one buffer.
+void linger_and_discard(int sock) {
+  ::shutdown(sock, SHUT_WR);
+  char sink[16384];
+  auto until = Clock::now() + std::chrono::seconds(2);
+  size_t budget = 16 << 20;
+  while (Clock::now() < until) {
+    int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count());
+    if (wait_for(sock, POLLIN, left) <= 0) break;
+    ssize_t n = ::recv(sock, sink, sizeof sink, 0);
+    if (n <= 0 || size_t(n) >= budget) break;
+    budget -= size_t(n);
+  }
+}
+
 }  // namespace
 
 void close_connection_after_response() { t_close_after_response = true; }
@@ -191,7 +209,11 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
         ++header_timeouts_;
         break;
       }
-      if (!ret || connection_closed || t_close_after_response) break;
+      if (t_close_after_response) {
+        linger_and_discard(sock);
+        break;
+      }
+      if (!ret || connection_closed) break;
       --count;
     }
     leave(ip);

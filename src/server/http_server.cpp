@@ -86,6 +86,23 @@ Reply static_file(ServerState& s, const Request& req) {
   return r;
 }
 
+// The vf_token cookie. The UI writes it with encodeURIComponent and cpp-httplib percent-decodes
+// every header value before we see it, so a token holding ';' arrives split like two
+// cookies: each end of the value at a later ';' is a candidate.
+bool cookie_token_matches(const Request& req, const std::string& token) {
+  const std::string cookie = req.get_header_value("Cookie");
+  bool ok = false;
+  for (size_t at = cookie.find("vf_token="); at != std::string::npos; at = cookie.find("vf_token=", at + 1)) {
+    if (at > 0 && cookie[at - 1] != ' ' && cookie[at - 1] != ';') continue;
+    const size_t start = at + 9;
+    for (size_t end = cookie.find(';', start);; end = cookie.find(';', end + 1)) {
+      ok = constant_time_equal(cookie.substr(start, end == std::string::npos ? std::string::npos : end - start), token) || ok;
+      if (end == std::string::npos) break;
+    }
+  }
+  return ok;
+}
+
 // Token (Bearer header or vf_token cookie) or basic auth. nullopt: let the request through.
 std::optional<Reply> check_auth(const ServerState& s, const std::string& expected_basic, const Request& req) {
   bool token_mode = !s.params.auth_token.empty();
@@ -101,17 +118,7 @@ std::optional<Reply> check_auth(const ServerState& s, const std::string& expecte
   if (!ok && basic_mode && authz.rfind("Basic ", 0) == 0) ok = constant_time_equal(authz, expected_basic);
   // Images in <img> tags cannot send headers: a cookie carries the token, for reads only
   // (SameSite=Strict; writes need the header, so a cross-site form cannot post).
-  if (!ok && token_mode && (req.method == "GET" || req.method == "HEAD")) {
-    std::stringstream ss(req.get_header_value("Cookie"));
-    std::string c;
-    while (std::getline(ss, c, ';')) {
-      size_t b = c.find_first_not_of(' ');
-      if (b == std::string::npos) continue;
-      c = c.substr(b);
-      // The UI writes the cookie with encodeURIComponent (tokens may hold + / = ;).
-      if (c.rfind("vf_token=", 0) == 0) ok = ok || constant_time_equal(percent_decode(c.substr(9)), s.params.auth_token);
-    }
-  }
+  if (!ok && token_mode && (req.method == "GET" || req.method == "HEAD")) ok = cookie_token_matches(req, s.params.auth_token);
   if (ok) return std::nullopt;
   Reply r = error_reply(401, authz.empty() ? "authentication required" : "bad credentials");
   if (basic_mode) r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"Viewfinder\", charset=\"UTF-8\"");

@@ -48,6 +48,7 @@ Reply refuse(int status, const std::string& message) {
 
 std::optional<Reply> check_host(const ServerParams& params, const Request& req) {
   if (!req.has_header("Host")) return std::nullopt;  // HTTP/1.0 clients; browsers always send it
+  if (req.get_header_value_count("Host") > 1) return refuse(400, "more than one Host header");
   if (std::find(params.allowed_hosts.begin(), params.allowed_hosts.end(), "*") != params.allowed_hosts.end())
     return std::nullopt;
   std::string host = host_name_of(req.get_header_value("Host"));

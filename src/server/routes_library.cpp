@@ -15,6 +15,11 @@ namespace {
 
 struct StopIndexing {};
 
+size_t dupes_cache_size(Generation& g) {
+  std::lock_guard<std::mutex> lock(g.cache_mu);
+  return g.dupes_cache.size();
+}
+
 Reply stats(ServerState& s, const Request&) {
   auto g = s.gen();
   const ServerParams& p = s.params;
@@ -27,6 +32,7 @@ Reply stats(ServerState& s, const Request&) {
                                  {"queue", s.limiter.stats()},
                                  {"upload_queue", s.upload_limiter.stats()},
                                  {"max_upload_pixels", p.max_upload_pixels},
+                                 {"duplicates_cache_entries", dupes_cache_size(*g)},
                                  {"max_upload_bytes", p.max_upload_bytes},
                                  {"auth", !p.auth_token.empty() ? "token" : !p.basic_user.empty() ? "basic" : "none"},
                                  {"tls", !p.tls_cert.empty()}}}});

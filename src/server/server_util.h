@@ -21,10 +21,6 @@ std::string base64_encode(const std::string& in);
 // entry mapping "studio" to 0.0.0.0 is not loopback. A name that does not resolve: false.
 bool is_loopback_host(const std::string& host);
 
-// Percent-decoding (cookie values, as the UI writes them with encodeURIComponent). '+' is
-// kept as '+'; a malformed escape is kept as written.
-std::string percent_decode(const std::string& in);
-
 // `v` rounded to `decimals` places, for display in JSON (scores, milliseconds).
 double round_to(double v, int decimals);
 
