@@ -202,9 +202,10 @@ void check_upload(const ServerParams& params, const httplib::MultipartFormData& 
   }
 }
 
-Reply search(ServerState& s, const Request& req) {
+}  // namespace
+
+SearchQuery search_request_query(const Request& req, std::vector<const httplib::MultipartFormData*>& uploads) {
   json q;
-  std::vector<const httplib::MultipartFormData*> uploads;
   if (req.is_multipart_form_data()) {
     q = query_from_multipart(req, uploads);
   } else if (!req.body.empty()) {
@@ -215,6 +216,14 @@ Reply search(ServerState& s, const Request& req) {
   }
   SearchQuery sq;
   apply_query_options(q, sq);
+  return sq;
+}
+
+namespace {
+
+Reply search(ServerState& s, const Request& req) {
+  std::vector<const httplib::MultipartFormData*> uploads;
+  SearchQuery sq = search_request_query(req, uploads);
   std::function<void(SearchQuery&)> prepare;
   if (!uploads.empty()) prepare = [&s, &uploads](SearchQuery& sq) {
     for (auto* up : uploads) {
