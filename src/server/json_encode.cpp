@@ -107,8 +107,8 @@ json clusters_json(const Library& library, const ClusterResult& c) {
     cl.push_back({{"id", x.id}, {"size", x.size}, {"label", x.label}, {"representatives", reps}});
   }
   json sk = json::array();
-  for (auto& [k, s] : c.silhouette_by_k) sk.push_back({{"k", k}, {"silhouette", s}});
-  return json{{"computed", true}, {"k", c.k}, {"inertia", c.inertia}, {"silhouette", c.silhouette},
+  for (auto& [k, s] : c.silhouette_by_k) sk.push_back({{"k", k}, {"silhouette", round_to(s, 4)}});
+  return json{{"computed", true}, {"k", c.k}, {"inertia", round_to(c.inertia, 4)}, {"silhouette", round_to(c.silhouette, 4)},
               {"silhouette_by_k", sk}, {"clusters", cl}};
 }
 

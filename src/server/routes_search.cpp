@@ -139,7 +139,7 @@ Reply run_search(ServerState& s, SearchQuery q, const std::function<void(SearchQ
                        {"matched", r.matched},
                        {"k", q.k},
                        {"offset", q.offset},
-                       {"alpha", q.alpha},
+                       {"alpha", round_to(q.alpha, 4)},
                        {"query", {{"positive_ids", q.positive_ids},
                                   {"negative_ids", q.negative_ids},
                                   {"uploads", q.positive_bytes.size()},
