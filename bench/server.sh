@@ -41,6 +41,7 @@ trap cleanup EXIT
 
 PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$VF_BIN" serve --library "$LIB" --port "$PORT" --max-concurrent "$MAX_CONCURRENT" --max-queue 256 \
+  --max-connections-per-ip 0 \
   --log "$TMP/requests.log" >"$TMP/serve.out" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.1; done

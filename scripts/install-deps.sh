@@ -6,7 +6,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(
-  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev libomp-dev
   libgtest-dev libbenchmark-dev
   libdnnl-dev
   libvips-dev libjpeg62-turbo-dev libheif-dev libraw-dev libexiv2-dev libxxhash-dev

@@ -128,6 +128,16 @@ std::vector<float> preprocess_for_model(const RgbImage& rgb, int shortest_edge, 
 // True if the file's leading bytes look like an image format we read.
 bool looks_like_image(const std::string& path);
 
+// A header-only look at encoded image bytes (an upload): the format and the stored size,
+// without decoding pixels. Throws vf::Error naming `name` (ErrorCode::TooLarge past `limits`,
+// BadImage for content that is not an image we read).
+struct ImageProbe {
+  std::string format;  // "jpeg", "png", ...
+  int width = 0, height = 0;  // as stored, before orientation
+};
+ImageProbe probe_image_bytes(const uint8_t* data, size_t size, const std::string& name,
+                             const DecodeLimits& limits = {});
+
 // Why the file's content is not an image we read ("text file", "PDF document", "empty file",
 // "unrecognised content (starts with 50 4b 03 04)"); "" when it looks like an image. A file
 // that cannot be opened gives the system's reason.

@@ -29,9 +29,18 @@ struct ServerParams {
   // Directories whose indexed files may be served and re-indexed by POST /api/index.
   // Empty: the top-level folders of the photos in the catalog.
   std::vector<std::string> roots;
-  int64_t max_upload_pixels = 100'000'000;  // decompression-bomb guard for query uploads
+  // Decompression-bomb guard for query uploads (--max-upload-mp): 200 MP covers today's
+  // medium-format cameras (100-150 MP) with room to spare.
+  int64_t max_upload_pixels = 200'000'000;
   double queue_timeout_s = 30;       // a queued search waiting longer gets 503
-  int threads = 0;                   // HTTP worker threads; 0: max_concurrent + max_queue + 16
+  int threads = 0;                   // HTTP worker threads; 0: max_concurrent + max_queue + 48
+  // Host names (besides localhost, 127.0.0.1, [::1], the bound address and the address a
+  // connection arrived on) that requests may carry in Host: the DNS-rebinding guard.
+  // "*" turns the check off (a proxy in front checks Host itself).
+  std::vector<std::string> allowed_hosts;
+  double header_timeout_s = 10;      // request line + headers must arrive within this
+  int max_connections_per_ip = 16;   // open connections from one client address; 0: no cap
+  int max_upload_decodes = 1;        // upload searches decoding at once (their own queue lane)
 };
 
 // Reads a JSON config file into `params` (keys as in docs/api.md: "library", "host",

@@ -146,4 +146,10 @@ PhotoMetadata read_metadata(const std::string& path) {
   return meta;
 }
 
+ImageProbe probe_image_bytes(const uint8_t* data, size_t size, const std::string& name,
+                             const DecodeLimits& limits) {
+  image::DecodedImage d = image::probe_buffer(data, size, name, limits);
+  return ImageProbe{d.format, d.stored_width, d.stored_height};
+}
+
 }  // namespace vf

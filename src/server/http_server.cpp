@@ -21,6 +21,8 @@
 
 #include "common/time_util.h"
 #include "common/value_parse.h"
+#include "server/connection_guard.h"
+#include "server/request_rules.h"
 #include "server/routes.h"
 #include "server/server_state.h"
 #include "server/server_util.h"
@@ -84,6 +86,23 @@ Reply static_file(ServerState& s, const Request& req) {
   return r;
 }
 
+// The vf_token cookie. The UI writes it with encodeURIComponent and cpp-httplib percent-decodes
+// every header value before we see it, so a token holding ';' arrives split like two
+// cookies: each end of the value at a later ';' is a candidate.
+bool cookie_token_matches(const Request& req, const std::string& token) {
+  const std::string cookie = req.get_header_value("Cookie");
+  bool ok = false;
+  for (size_t at = cookie.find("vf_token="); at != std::string::npos; at = cookie.find("vf_token=", at + 1)) {
+    if (at > 0 && cookie[at - 1] != ' ' && cookie[at - 1] != ';') continue;
+    const size_t start = at + 9;
+    for (size_t end = cookie.find(';', start);; end = cookie.find(';', end + 1)) {
+      ok = constant_time_equal(cookie.substr(start, end == std::string::npos ? std::string::npos : end - start), token) || ok;
+      if (end == std::string::npos) break;
+    }
+  }
+  return ok;
+}
+
 // Token (Bearer header or vf_token cookie) or basic auth. nullopt: let the request through.
 std::optional<Reply> check_auth(const ServerState& s, const std::string& expected_basic, const Request& req) {
   bool token_mode = !s.params.auth_token.empty();
@@ -99,16 +118,7 @@ std::optional<Reply> check_auth(const ServerState& s, const std::string& expecte
   if (!ok && basic_mode && authz.rfind("Basic ", 0) == 0) ok = constant_time_equal(authz, expected_basic);
   // Images in <img> tags cannot send headers: a cookie carries the token, for reads only
   // (SameSite=Strict; writes need the header, so a cross-site form cannot post).
-  if (!ok && token_mode && (req.method == "GET" || req.method == "HEAD")) {
-    std::stringstream ss(req.get_header_value("Cookie"));
-    std::string c;
-    while (std::getline(ss, c, ';')) {
-      size_t b = c.find_first_not_of(' ');
-      if (b == std::string::npos) continue;
-      c = c.substr(b);
-      if (c.rfind("vf_token=", 0) == 0) ok = ok || constant_time_equal(c.substr(9), s.params.auth_token);
-    }
-  }
+  if (!ok && token_mode && (req.method == "GET" || req.method == "HEAD")) ok = cookie_token_matches(req, s.params.auth_token);
   if (ok) return std::nullopt;
   Reply r = error_reply(401, authz.empty() ? "authentication required" : "bad credentials");
   if (basic_mode) r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"Viewfinder\", charset=\"UTF-8\"");
@@ -116,16 +126,32 @@ std::optional<Reply> check_auth(const ServerState& s, const std::string& expecte
   return r;
 }
 
-// Auth, logging, and JSON answers for errors that never reach a route.
-void install_cross_cutting(httplib::Server& svr, ServerState& state) {
+// The request rules (request_rules.h), the method check and auth, in that order, before any
+// body is read. nullopt: let the request through.
+std::optional<Reply> pre_route(ServerState& state, const RouteTable& routes, const std::string& expected_basic,
+                               const Request& req) {
+  std::optional<Reply> refused = check_host(state.params, req);
+  if (!refused) refused = check_body_framing(state.params, req);
+  if (!refused) refused = routes.method_not_allowed(req);
+  if (!refused) refused = check_same_origin(req);
+  if (!refused) refused = check_auth(state, expected_basic, req);
+  // A refused request's body is never read, so the connection cannot carry another request.
+  if (refused && (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) &&
+      req.get_header_value("Content-Length") != "0")
+    close_connection_after_response();
+  return refused;
+}
+
+// Pre-routing rules, logging, and JSON answers for errors that never reach a route.
+void install_cross_cutting(httplib::Server& svr, ServerState& state, const RouteTable& routes) {
   std::string expected_basic;
   if (!state.params.basic_user.empty())
     expected_basic = "Basic " + base64_encode(state.params.basic_user + ":" + state.params.basic_password);
-  svr.set_pre_routing_handler([&state, expected_basic](const httplib::Request& req, httplib::Response& res) {
+  svr.set_pre_routing_handler([&state, &routes, expected_basic](const httplib::Request& req, httplib::Response& res) {
     t_request_start = Clock::now();
     t_request_started = true;
     ++state.requests;
-    auto refused = check_auth(state, expected_basic, req);
+    auto refused = pre_route(state, routes, expected_basic, req);
     if (!refused) return httplib::Server::HandlerResponse::Unhandled;
     send(*refused, res);
     return httplib::Server::HandlerResponse::Handled;
@@ -175,11 +201,18 @@ Reply error_reply(int status, const std::string& message) {
   return json_reply(json{{"error", message}, {"status", status}}, status);
 }
 
-// vf::Error and bad JSON become 4xx/5xx JSON answers.
-httplib::Server::Handler RouteTable::wrap(Handler handler) {
-  return [handler = std::move(handler), &state = state_](const httplib::Request& req, httplib::Response& res) {
+// Unknown query parameters are refused; vf::Error and bad JSON become 4xx/5xx JSON answers.
+httplib::Server::Handler RouteTable::wrap(Handler handler, QueryParams accepted) {
+  return [handler = std::move(handler), accepted = std::move(accepted), &state = state_](
+             const httplib::Request& req, httplib::Response& res) {
     Reply r;
     try {
+      if (!accepted.any)
+        for (auto& [name, value] : req.params) {
+          bool known = std::find(accepted.names.begin(), accepted.names.end(), name) != accepted.names.end() ||
+                       (accepted.filters && is_filter_param(name));
+          if (!known) throw HttpError{400, "unknown query parameter '" + name + "' for " + req.path};
+        }
       r = handler(state, req);
     } catch (const HttpError& e) {
       r = error_reply(e.status, e.message);
@@ -196,8 +229,33 @@ httplib::Server::Handler RouteTable::wrap(Handler handler) {
   };
 }
 
-void RouteTable::get(const std::string& pattern, Handler handler) { server_.Get(pattern, wrap(std::move(handler))); }
-void RouteTable::post(const std::string& pattern, Handler handler) { server_.Post(pattern, wrap(std::move(handler))); }
+void RouteTable::get(const std::string& pattern, Handler handler, QueryParams accepted) {
+  if (is_api_path(pattern)) methods_.emplace_back(std::regex(pattern), "GET");
+  server_.Get(pattern, wrap(std::move(handler), std::move(accepted)));
+}
+
+void RouteTable::post(const std::string& pattern, Handler handler, QueryParams accepted) {
+  if (is_api_path(pattern)) methods_.emplace_back(std::regex(pattern), "POST");
+  server_.Post(pattern, wrap(std::move(handler), std::move(accepted)));
+}
+
+std::optional<Reply> RouteTable::method_not_allowed(const Request& req) const {
+  std::string method = req.method == "HEAD" ? "GET" : req.method;
+  std::vector<std::string> allow;
+  if (is_api_path(req.path)) {
+    for (auto& [pattern, m] : methods_)
+      if (std::regex_match(req.path, pattern) && std::find(allow.begin(), allow.end(), m) == allow.end())
+        allow.push_back(m);
+  } else {
+    allow = {"GET"};
+  }
+  if (allow.empty() || std::find(allow.begin(), allow.end(), method) != allow.end()) return std::nullopt;
+  std::string list;
+  for (auto& m : allow) list += (list.empty() ? "" : ", ") + m + (m == "GET" ? ", HEAD" : "");
+  Reply r = error_reply(405, req.method + " is not allowed on " + req.path + " (allowed: " + list + ")");
+  r.headers.emplace_back("Allow", list);
+  return r;
+}
 
 int64_t path_id(const Request& req) { return parse_int(req.matches[1].str(), "photo id", 1, INT64_MAX); }
 
@@ -279,7 +337,7 @@ namespace {
 
 volatile sig_atomic_t g_stop_requested = 0;
 
-std::unique_ptr<httplib::Server> make_http_server(const ServerParams& params) {
+std::unique_ptr<httplib::Server> make_http_server(const ServerParams& params, server::RequestLog& log) {
   std::unique_ptr<httplib::Server> svr;
   if (!params.tls_cert.empty()) {
     auto ssl = std::make_unique<httplib::SSLServer>(params.tls_cert.c_str(), params.tls_key.c_str());
@@ -287,9 +345,20 @@ std::unique_ptr<httplib::Server> make_http_server(const ServerParams& params) {
       throw Error("cannot load the TLS certificate " + params.tls_cert + " / key " + params.tls_key, ErrorCode::InvalidArgument);
     svr = std::move(ssl);
   } else {
-    svr = std::make_unique<httplib::Server>();
+    server::ConnectionLimits limits;
+    limits.header_timeout_s = params.header_timeout_s;
+    limits.max_per_ip = params.max_connections_per_ip;
+    svr = std::make_unique<server::GuardedServer>(limits, [&log](const std::string& line) { log.line(line); });
   }
-  int threads = params.threads > 0 ? params.threads : params.max_concurrent + params.max_queue + 16;
+  // httplib's default also sets SO_REUSEPORT, which let a second server bind the same port
+  // and answer half the requests from another library.
+  svr->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  // Workers only move bytes (searches are bounded by the request queue); enough of them that
+  // the per-address connection cap keeps one client from holding them all.
+  int threads = params.threads > 0 ? params.threads : params.max_concurrent + params.max_queue + 48;
   svr->new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
   // Multipart overhead on top of the image bytes; a larger body is refused with 413 before
   // it is read.
@@ -309,9 +378,13 @@ int bind_port(httplib::Server& svr, const ServerParams& params) {
   if (port == 0) {
     port = svr.bind_to_any_port(params.host);
     if (port < 0) throw Error("cannot bind " + params.host, ErrorCode::Io);
-  } else if (!svr.bind_to_port(params.host, port)) {
+  } else if (errno = 0; !svr.bind_to_port(params.host, port)) {
+    if (errno == EADDRINUSE)
+      throw Error("port " + std::to_string(port) + " on " + params.host +
+                      " is already in use (another viewfinder serve?): stop it or pick another --port",
+                  ErrorCode::Io);
     throw Error("cannot listen on " + params.host + ":" + std::to_string(port) +
-                    " (in use, or not an address of this machine)",
+                    " (not an address of this machine?): " + std::strerror(errno),
                 ErrorCode::Io);
   }
   return port;
@@ -350,15 +423,15 @@ int serve(const ServerParams& params) {
   ::signal(SIGPIPE, SIG_IGN);
 
   server::ServerState state(params);
-  std::unique_ptr<httplib::Server> svr = make_http_server(params);
+  std::unique_ptr<httplib::Server> svr = make_http_server(params, state.log);
   server::RouteTable routes(*svr, state);
   server::add_search_routes(routes);
   server::add_photo_routes(routes);
   server::add_duplicate_routes(routes);
   server::add_cluster_routes(routes);
   server::add_library_routes(routes);
-  routes.get(".*", server::static_file);
-  server::install_cross_cutting(*svr, state);
+  routes.get(".*", server::static_file, {.any = true});
+  server::install_cross_cutting(*svr, state, routes);
 
   log_startup(state, bind_port(*svr, params));
   std::atomic<bool> done{false};

@@ -17,6 +17,8 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,18 +50,30 @@ struct HttpError {
 class ServerState;
 using Handler = std::function<Reply(ServerState&, const Request&)>;
 
+// The query parameters a route accepts; any other is answered 400 naming it (a typo such as
+// `bbox=` for a filter must not silently return everything).
+struct QueryParams {
+  std::vector<std::string> names;
+  bool filters = false;  // also every metadata filter (date_from, model, gps_bbox, ...)
+  bool any = false;      // no check (static files: cache-busting parameters)
+};
+
 // Where route files register their routes (httplib path patterns: regex groups become
-// req.matches).
+// req.matches) with the query parameters each accepts.
 class RouteTable {
  public:
   RouteTable(httplib::Server& server, ServerState& state) : server_(server), state_(state) {}
-  void get(const std::string& pattern, Handler handler);
-  void post(const std::string& pattern, Handler handler);
+  void get(const std::string& pattern, Handler handler, QueryParams accepted = {});
+  void post(const std::string& pattern, Handler handler, QueryParams accepted = {});
+  // 405 with Allow when the path is a known API route but not for this method (HEAD counts
+  // as GET); nullopt otherwise. Non-API paths (the UI's files) allow GET and HEAD only.
+  std::optional<Reply> method_not_allowed(const Request& req) const;
 
  private:
-  httplib::Server::Handler wrap(Handler handler);
+  httplib::Server::Handler wrap(Handler handler, QueryParams accepted);
   httplib::Server& server_;
   ServerState& state_;
+  std::vector<std::pair<std::regex, std::string>> methods_;  // API pattern, method
 };
 
 // The photo id of a path like /api/photos/(\d+)...

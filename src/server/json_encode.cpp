@@ -61,15 +61,16 @@ json photo_detail(const PhotoRecord& p) {
 json hit_json(const SearchHit& h) {
   json j = photo_summary(h.photo);
   j["id"] = h.id;
-  j["score"] = h.score;
-  j["semantic"] = h.semantic;
-  j["color"] = h.color;
+  // Rounded for display: float noise past the 4th decimal means nothing to a ranking.
+  j["score"] = round_to(h.score, 4);
+  j["semantic"] = round_to(h.semantic, 4);
+  j["color"] = round_to(h.color, 4);
   return j;
 }
 
 json timings_json(const SearchTimings& t) {
-  return {{"decode_ms", t.decode_ms}, {"embed_ms", t.embed_ms}, {"search_ms", t.search_ms},
-          {"total_ms", t.total_ms}};
+  return {{"decode_ms", round_to(t.decode_ms, 1)}, {"embed_ms", round_to(t.embed_ms, 1)},
+          {"search_ms", round_to(t.search_ms, 1)}, {"total_ms", round_to(t.total_ms, 1)}};
 }
 
 json info_json(const LibraryInfo& i) {
@@ -106,8 +107,8 @@ json clusters_json(const Library& library, const ClusterResult& c) {
     cl.push_back({{"id", x.id}, {"size", x.size}, {"label", x.label}, {"representatives", reps}});
   }
   json sk = json::array();
-  for (auto& [k, s] : c.silhouette_by_k) sk.push_back({{"k", k}, {"silhouette", s}});
-  return json{{"computed", true}, {"k", c.k}, {"inertia", c.inertia}, {"silhouette", c.silhouette},
+  for (auto& [k, s] : c.silhouette_by_k) sk.push_back({{"k", k}, {"silhouette", round_to(s, 4)}});
+  return json{{"computed", true}, {"k", c.k}, {"inertia", round_to(c.inertia, 4)}, {"silhouette", round_to(c.silhouette, 4)},
               {"silhouette_by_k", sk}, {"clusters", cl}};
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "server/http_server.h"
+#include "viewfinder/search.h"
 
 namespace vf::server {
 
@@ -10,5 +11,10 @@ void add_photo_routes(RouteTable& routes);       // routes_photos.cpp: /api/phot
 void add_library_routes(RouteTable& routes);     // routes_library.cpp: stats, index, health, openapi
 void add_duplicate_routes(RouteTable& routes);   // routes_duplicates.cpp: /api/duplicates
 void add_cluster_routes(RouteTable& routes);     // routes_clusters.cpp: /api/clusters
+
+// The query of POST /api/search (a JSON body, a multipart form or query parameters) without
+// running it; `uploads` receives the form's image parts, unchecked. Throws HttpError or
+// vf::Error on bad input (also what fuzz/fuzz_http.cpp drives).
+SearchQuery search_request_query(const Request& req, std::vector<const httplib::MultipartFormData*>& uploads);
 
 }  // namespace vf::server

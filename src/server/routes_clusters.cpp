@@ -4,6 +4,7 @@
 #include "server/json_encode.h"
 #include "server/routes.h"
 #include "server/server_state.h"
+#include "server/server_util.h"
 
 namespace vf::server {
 
@@ -39,7 +40,7 @@ Reply recompute(ServerState& s, const Request& req) {
     s.reload();
     auto g = s.gen();
     json body = clusters_json(*g->library, result);
-    body["timings"] = {{"total_ms", ms_since(t0)}};
+    body["timings"] = {{"total_ms", round_to(ms_since(t0), 1)}};
     return json_reply(body);
   });
 }

@@ -2,6 +2,8 @@
 // cached per library generation and parameters (it walks the whole index).
 #include "common/value_parse.h"
 #include "server/json_encode.h"
+#include "server/request_rules.h"
+#include "server/server_util.h"
 #include "server/routes.h"
 #include "server/server_state.h"
 
@@ -17,7 +19,7 @@ json duplicate_groups_json(const Library& library, const std::vector<DupeGroup>&
       json s;
       if (auto rec = library.photo(mem.id)) s = photo_summary(*rec);
       else s = {{"id", mem.id}, {"path", mem.path}};
-      s["similarity"] = mem.similarity;
+      s["similarity"] = round_to(mem.similarity, 4);
       s["keeper"] = mem.id == grp.keeper;
       members.push_back(s);
     }
@@ -28,21 +30,32 @@ json duplicate_groups_json(const Library& library, const std::vector<DupeGroup>&
   return out;
 }
 
+// The cache key: the parameters that change the answer, after parsing (unknown parameters
+// were refused by the route, so no request can mint keys at will beyond these).
+std::string dupes_key(const DupeParams& dp, const std::map<std::string, std::string>& filter_params) {
+  std::string key = std::to_string(dp.threshold) + "|" + std::to_string(dp.exact) + std::to_string(dp.near);
+  for (auto& [k, v] : filter_params)
+    if (!v.empty()) key += "|" + k + "=" + v;
+  return key;
+}
+
 Reply duplicates(ServerState& s, const Request& req) {
   auto m = params_map(req);
   DupeParams dp;
   if (m.count("threshold")) dp.threshold = float(parse_number(m["threshold"], "threshold", 0.5, 1.0));
   if (m.count("exact")) dp.exact = m["exact"] != "0" && m["exact"] != "false";
   if (m.count("near")) dp.near = m["near"] != "0" && m["near"] != "false";
-  std::string key = std::to_string(dp.threshold) + "|" + std::to_string(dp.exact) + std::to_string(dp.near);
   for (auto& k : {"threshold", "exact", "near"}) m.erase(k);
-  dp.filters = filters_from_params(m);
-  for (auto& [k, v] : m) key += "|" + k + "=" + v;
+  dp.filters = filters_named(m);
+  const std::string key = dupes_key(dp, m);
   auto g = s.gen();
   {
     std::lock_guard<std::mutex> lock(g->cache_mu);
-    auto it = g->dupes_cache.find(key);
-    if (it != g->dupes_cache.end()) return json_reply(it->second);
+    for (auto it = g->dupes_cache.begin(); it != g->dupes_cache.end(); ++it)
+      if (it->first == key) {
+        g->dupes_cache.splice(g->dupes_cache.begin(), g->dupes_cache, it);  // most recent first
+        return json_reply(it->second);
+      }
   }
   return s.limited([&](int, double queue_ms) {
     auto t0 = std::chrono::steady_clock::now();
@@ -51,11 +64,12 @@ Reply duplicates(ServerState& s, const Request& req) {
     json out = duplicate_groups_json(*g->library, groups, photos);
     json body = {{"groups", out},
                  {"photos", photos},
-                 {"threshold", dp.threshold},
-                 {"timings", {{"total_ms", ms_since(t0)}, {"queue_ms", queue_ms}}}};
+                 {"threshold", round_to(dp.threshold, 4)},
+                 {"timings", {{"total_ms", round_to(ms_since(t0), 1)}, {"queue_ms", round_to(queue_ms, 1)}}}};
     {
       std::lock_guard<std::mutex> lock(g->cache_mu);
-      g->dupes_cache[key] = body;
+      g->dupes_cache.emplace_front(key, body);
+      if (g->dupes_cache.size() > Generation::kDupesCacheEntries) g->dupes_cache.pop_back();
     }
     return json_reply(body);
   });
@@ -63,6 +77,8 @@ Reply duplicates(ServerState& s, const Request& req) {
 
 }  // namespace
 
-void add_duplicate_routes(RouteTable& routes) { routes.get("/api/duplicates", duplicates); }
+void add_duplicate_routes(RouteTable& routes) {
+  routes.get("/api/duplicates", duplicates, {{"threshold", "exact", "near"}, true});
+}
 
 }  // namespace vf::server

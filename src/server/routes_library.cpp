@@ -6,6 +6,7 @@
 #include "server/json_encode.h"
 #include "server/routes.h"
 #include "server/server_state.h"
+#include "server/server_util.h"
 #include "viewfinder/viewfinder.h"
 
 namespace vf::server {
@@ -14,6 +15,11 @@ namespace {
 
 struct StopIndexing {};
 
+size_t dupes_cache_size(Generation& g) {
+  std::lock_guard<std::mutex> lock(g.cache_mu);
+  return g.dupes_cache.size();
+}
+
 Reply stats(ServerState& s, const Request&) {
   auto g = s.gen();
   const ServerParams& p = s.params;
@@ -21,9 +27,12 @@ Reply stats(ServerState& s, const Request&) {
                      {"facets", g->facets},
                      {"roots", g->roots},
                      {"server", {{"version", version()},
-                                 {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count()},
+                                 {"uptime_s", round_to(std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count(), 1)},
                                  {"requests", s.requests.load()},
                                  {"queue", s.limiter.stats()},
+                                 {"upload_queue", s.upload_limiter.stats()},
+                                 {"max_upload_pixels", p.max_upload_pixels},
+                                 {"duplicates_cache_entries", dupes_cache_size(*g)},
                                  {"max_upload_bytes", p.max_upload_bytes},
                                  {"auth", !p.auth_token.empty() ? "token" : !p.basic_user.empty() ? "basic" : "none"},
                                  {"tls", !p.tls_cert.empty()}}}});
@@ -38,8 +47,8 @@ Reply index_status(ServerState& s, const Request&) {
             {"total", p.total},
             {"done", p.done},
             {"failed", p.failed},
-            {"rate", p.rate},
-            {"eta_s", p.eta_s},
+            {"rate", round_to(p.rate, 1)},
+            {"eta_s", round_to(p.eta_s, 1)},
             {"current", p.current},
             {"message", p.message},
             {"started_at", job.started_at},

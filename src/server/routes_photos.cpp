@@ -11,6 +11,7 @@
 
 #include "common/value_parse.h"
 #include "server/json_encode.h"
+#include "server/request_rules.h"
 #include "server/routes.h"
 #include "server/server_state.h"
 #include "server/server_util.h"
@@ -26,14 +27,14 @@ Reply list_photos(ServerState& s, const Request& req) {
   if (m.count("offset")) offset = int(parse_int(m["offset"], "offset", 0, 10'000'000));
   m.erase("k");
   m.erase("offset");
-  Filters f = filters_from_params(m);
+  Filters f = filters_named(m);
   auto g = s.gen();
   return s.limited([&](int slot, double queue_ms) {
     auto r = g->searcher(slot).list(f, k, offset);
     json items = json::array();
     for (auto& h : r.hits) items.push_back(photo_summary(h.photo));
     json t = timings_json(r.timings);
-    t["queue_ms"] = queue_ms;
+    t["queue_ms"] = round_to(queue_ms, 1);
     return json_reply({{"photos", items}, {"matched", r.matched}, {"k", k}, {"offset", offset}, {"timings", t}});
   });
 }
@@ -123,7 +124,7 @@ Reply photo_file(ServerState& s, const Request& req, const std::string& kind) {
 }  // namespace
 
 void add_photo_routes(RouteTable& routes) {
-  routes.get("/api/photos", list_photos);
+  routes.get("/api/photos", list_photos, {{"k", "offset"}, true});
   routes.get(R"(/api/photos/(\d+))", photo);
   for (const char* kind : {"thumb", "preview", "original"}) {
     std::string k = kind;

@@ -6,6 +6,7 @@
 
 #include "common/value_parse.h"
 #include "server/json_encode.h"
+#include "server/request_rules.h"
 #include "server/routes.h"
 #include "server/server_state.h"
 #include "server/server_util.h"
@@ -22,6 +23,7 @@ std::map<std::string, std::string> flatten_filters(const json& j) {
   if (j.is_null()) return m;
   if (!j.is_object()) throw Error("'filters' must be an object", ErrorCode::InvalidArgument);
   for (auto& [k, v] : j.items()) {
+    if (!is_filter_param(k)) throw HttpError{400, "unknown filter '" + k + "'"};
     if (v.is_null()) continue;
     if (k == "gps_bbox" && v.is_array()) {
       std::string s;
@@ -80,7 +82,7 @@ void apply_query_options(const json& q, SearchQuery& out) {
     }
     if (out.colors.size() > 16) throw Error("at most 16 colours", ErrorCode::InvalidArgument);
   }
-  out.filters = filters_from_params(flatten_filters(q.contains("filters") ? q["filters"] : json(nullptr)));
+  out.filters = filters_named(flatten_filters(q.contains("filters") ? q["filters"] : json(nullptr)));
   auto pos = id_list(q.contains("ids") ? q["ids"] : json(nullptr), "ids");
   auto pos2 = id_list(q.contains("positive_ids") ? q["positive_ids"] : json(nullptr), "positive_ids");
   pos.insert(pos.end(), pos2.begin(), pos2.end());
@@ -90,14 +92,16 @@ void apply_query_options(const json& q, SearchQuery& out) {
     throw Error("at most 64 example ids", ErrorCode::InvalidArgument);
 }
 
-// Query parameters of a GET (?k=..&alpha=..&date_from=..) as a JSON query object.
+// The query parameters of the search routes: these options and every filter.
+const QueryParams kSearchParams{{"k", "offset", "min_score", "alpha", "preset", "colors", "negative_weight"}, true};
+
+// Query parameters of a GET (?k=..&alpha=..&date_from=..) as a JSON query object (the route
+// has refused unknown parameters already).
 json query_from_params(const httplib::Request& req) {
   json q = json::object();
   json filters = json::object();
-  static const std::set<std::string> options = {"k", "offset", "min_score", "alpha", "preset",
-                                                "colors", "negative_weight"};
   for (auto& [k, v] : req.params) {
-    if (options.count(k)) q[k] = v;
+    if (std::find(kSearchParams.names.begin(), kSearchParams.names.end(), k) != kSearchParams.names.end()) q[k] = v;
     else filters[k] = v;
   }
   q["filters"] = filters;
@@ -112,9 +116,10 @@ Reply run_search(ServerState& s, SearchQuery q, const std::function<void(SearchQ
   for (auto ids : {&q.positive_ids, &q.negative_ids})
     for (auto id : *ids)
       if (!g->library->photo(id)) throw HttpError{404, "no photo with id " + std::to_string(id)};
-  return s.limited([&](int slot, double queue_ms) {
-    // Upload checks decode image headers: they run inside the slot so that the queue bounds
-    // decoding work too.
+  // Uploads are decoded and embedded in their own lane (max_upload_decodes at once), so a
+  // costly upload never makes a search by id or colour wait.
+  return s.limited(prepare ? s.upload_limiter : s.limiter, [&](int slot, double queue_ms) {
+    // Upload checks read image headers: they run inside the slot too.
     double extra_ms = 0;
     if (prepare) {
       auto tp = Clock::now();
@@ -126,14 +131,14 @@ Reply run_search(ServerState& s, SearchQuery q, const std::function<void(SearchQ
     json hits = json::array();
     for (auto& h : r.hits) hits.push_back(hit_json(h));
     json t = timings_json(r.timings);
-    t["queue_ms"] = queue_ms;
-    t["validate_ms"] = extra_ms;
-    t["server_ms"] = ms_since(t0) + queue_ms + extra_ms;
+    t["queue_ms"] = round_to(queue_ms, 1);
+    t["validate_ms"] = round_to(extra_ms, 1);
+    t["server_ms"] = round_to(ms_since(t0) + queue_ms + extra_ms, 1);
     return json_reply({{"hits", hits},
                        {"matched", r.matched},
                        {"k", q.k},
                        {"offset", q.offset},
-                       {"alpha", q.alpha},
+                       {"alpha", round_to(q.alpha, 4)},
                        {"query", {{"positive_ids", q.positive_ids},
                                   {"negative_ids", q.negative_ids},
                                   {"uploads", q.positive_bytes.size()},
@@ -173,31 +178,33 @@ json query_from_multipart(const Request& req, std::vector<const httplib::Multipa
   return q;
 }
 
-// Decodes an upload's header under the server's size and pixel limits before the searcher
-// sees it: a decompression bomb is refused with a 413 instead of eating memory.
+// Reads an upload's header (no pixels) under the server's size and pixel limits before the
+// searcher decodes it, once: a decompression bomb is refused with a 413 before any pixel
+// buffer exists.
 void check_upload(const ServerParams& params, const httplib::MultipartFormData& up) {
   const std::string& b = up.content;
   std::string label = "upload '" + up.filename + "'";
   if (int64_t(b.size()) > params.max_upload_bytes)
-    throw HttpError{413, label + " is larger than the " + std::to_string(params.max_upload_bytes >> 20) + " MB limit"};
-  IngestParams ip;
-  ip.limits.max_pixels = params.max_upload_pixels;
-  ip.limits.max_file_bytes = params.max_upload_bytes;
-  ip.model_input_size = 0;
-  ip.thumb_size = 0;
-  ip.preview_size = 0;
-  ip.features = false;
+    throw HttpError{413, label + " is larger than the " + std::to_string(params.max_upload_bytes >> 20) +
+                             " MB limit (--max-upload-mb)"};
+  DecodeLimits limits;
+  limits.max_pixels = params.max_upload_pixels;
+  limits.max_file_bytes = params.max_upload_bytes;
   try {
-    ingest_bytes(reinterpret_cast<const uint8_t*>(b.data()), b.size(), up.filename, ip);
+    probe_image_bytes(reinterpret_cast<const uint8_t*>(b.data()), b.size(), up.filename, limits);
   } catch (const Error& e) {
     // The decoder's message already names the upload.
-    throw HttpError{e.code() == ErrorCode::TooLarge ? 413 : 415, std::string("upload ") + e.what()};
+    if (e.code() == ErrorCode::TooLarge)
+      throw HttpError{413, std::string("upload ") + e.what() + " (" + std::to_string(params.max_upload_pixels / 1'000'000) +
+                               " MP: --max-upload-mp, config max_upload_mp)"};
+    throw HttpError{415, std::string("upload ") + e.what()};
   }
 }
 
-Reply search(ServerState& s, const Request& req) {
+}  // namespace
+
+SearchQuery search_request_query(const Request& req, std::vector<const httplib::MultipartFormData*>& uploads) {
   json q;
-  std::vector<const httplib::MultipartFormData*> uploads;
   if (req.is_multipart_form_data()) {
     q = query_from_multipart(req, uploads);
   } else if (!req.body.empty()) {
@@ -208,6 +215,14 @@ Reply search(ServerState& s, const Request& req) {
   }
   SearchQuery sq;
   apply_query_options(q, sq);
+  return sq;
+}
+
+namespace {
+
+Reply search(ServerState& s, const Request& req) {
+  std::vector<const httplib::MultipartFormData*> uploads;
+  SearchQuery sq = search_request_query(req, uploads);
   std::function<void(SearchQuery&)> prepare;
   if (!uploads.empty()) prepare = [&s, &uploads](SearchQuery& sq) {
     for (auto* up : uploads) {
@@ -238,9 +253,9 @@ Reply search_color(ServerState& s, const Request& req) {
 }  // namespace
 
 void add_search_routes(RouteTable& routes) {
-  routes.post("/api/search", search);
-  routes.get(R"(/api/search/similar/(\d+))", search_similar);
-  routes.post("/api/search/color", search_color);
+  routes.post("/api/search", search, kSearchParams);
+  routes.get(R"(/api/search/similar/(\d+))", search_similar, kSearchParams);
+  routes.post("/api/search/color", search_color, kSearchParams);
 }
 
 }  // namespace vf::server

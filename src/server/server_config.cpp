@@ -35,7 +35,8 @@ void load_server_config(const std::string& file, ServerParams& p) {
   static const std::set<std::string> known = {
       "library", "host", "port", "web_root", "max_concurrent", "max_queue", "max_upload_mb",
       "max_upload_pixels", "token", "basic_auth", "allow_insecure_remote", "tls_cert", "tls_key",
-      "log", "roots", "model", "precision", "threads", "engine_threads", "queue_timeout_s"};
+      "log", "roots", "model", "precision", "threads", "engine_threads", "queue_timeout_s",
+      "max_upload_mp", "allowed_hosts", "header_timeout_s", "max_connections_per_ip", "max_upload_decodes"};
   for (auto& [k, v] : j.items())
     if (!known.count(k)) throw Error(file + ": unknown key '" + k + "'", ErrorCode::InvalidArgument);
   str("library", p.library_dir);
@@ -50,6 +51,25 @@ void load_server_config(const std::string& file, ServerParams& p) {
     p.max_upload_bytes = mb << 20;
   }
   integer("max_upload_pixels", p.max_upload_pixels);
+  if (j.contains("max_upload_mp")) {
+    int64_t mp = 0;
+    integer("max_upload_mp", mp);
+    p.max_upload_pixels = mp * 1'000'000;
+  }
+  if (j.contains("allowed_hosts")) {
+    if (!j["allowed_hosts"].is_array())
+      throw Error(file + ": 'allowed_hosts' must be an array of host names", ErrorCode::InvalidArgument);
+    for (auto& h : j["allowed_hosts"]) {
+      if (!h.is_string()) throw Error(file + ": 'allowed_hosts' must be an array of host names", ErrorCode::InvalidArgument);
+      p.allowed_hosts.push_back(h.get<std::string>());
+    }
+  }
+  if (j.contains("header_timeout_s")) {
+    if (!j["header_timeout_s"].is_number()) throw Error(file + ": 'header_timeout_s' must be a number", ErrorCode::InvalidArgument);
+    p.header_timeout_s = j["header_timeout_s"].get<double>();
+  }
+  integer("max_connections_per_ip", p.max_connections_per_ip);
+  integer("max_upload_decodes", p.max_upload_decodes);
   str("token", p.auth_token);
   if (j.contains("basic_auth")) {
     std::string ba;
@@ -100,9 +120,13 @@ void validate_server_params(const ServerParams& p) {
                 ErrorCode::InvalidArgument);
   if (!p.basic_user.empty() && p.basic_password.empty())
     throw Error("basic auth needs a password (user:password)", ErrorCode::InvalidArgument);
-  if (!p.auth_token.empty() && p.auth_token.size() < 8)
-    throw Error("the auth token is too short (use at least 8 characters, e.g. `openssl rand -hex 16`)",
+  if (!p.auth_token.empty() && (p.auth_token.size() < 16 || p.auth_token.find_first_not_of(" \t\r\n") == std::string::npos))
+    throw Error("the auth token is too short or blank (use at least 16 characters, e.g. `openssl rand -hex 16`)",
                 ErrorCode::InvalidArgument);
+  for (char c : p.auth_token)
+    if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f)
+      throw Error("the auth token must not contain spaces or control characters (they cannot travel in a header)",
+                  ErrorCode::InvalidArgument);
   if (p.tls_cert.empty() != p.tls_key.empty())
     throw Error("TLS needs both --tls-cert and --tls-key", ErrorCode::InvalidArgument);
   if (p.port < 0 || p.port > 65535) throw Error("port " + std::to_string(p.port) + " out of range", ErrorCode::InvalidArgument);
@@ -111,6 +135,19 @@ void validate_server_params(const ServerParams& p) {
   if (p.max_queue < 0 || p.max_queue > 10000) throw Error("max-queue must be in [0, 10000]", ErrorCode::InvalidArgument);
   if (p.max_upload_bytes < (1 << 20) || p.max_upload_bytes > (int64_t(4) << 30))
     throw Error("max-upload-mb must be in [1, 4096]", ErrorCode::InvalidArgument);
+  // The searcher's decoder refuses more than 250 MP whatever the server allows.
+  if (p.max_upload_pixels < 1'000'000 || p.max_upload_pixels > 250'000'000)
+    throw Error("max-upload-mp must be in [1, 250]", ErrorCode::InvalidArgument);
+  if (!(p.header_timeout_s >= 1 && p.header_timeout_s <= 300))
+    throw Error("header-timeout-s must be in [1, 300]", ErrorCode::InvalidArgument);
+  if (p.max_connections_per_ip < 0 || p.max_connections_per_ip > 100000)
+    throw Error("max-connections-per-ip must be in [0, 100000] (0: no cap)", ErrorCode::InvalidArgument);
+  if (p.max_upload_decodes < 1 || p.max_upload_decodes > 64)
+    throw Error("max-upload-decodes must be in [1, 64]", ErrorCode::InvalidArgument);
+  for (auto& h : p.allowed_hosts)
+    if (h.empty() || h.find_first_of(" /\t") != std::string::npos)
+      throw Error("bad --allowed-host '" + h + "' (a host name such as photos.example.org, or *)",
+                  ErrorCode::InvalidArgument);
   if (p.library_dir.empty()) throw Error("no library directory given", ErrorCode::InvalidArgument);
 }
 

@@ -11,7 +11,10 @@
 namespace vf::server {
 
 ServerState::ServerState(const ServerParams& p)
-    : params(p), log(p.log_file), limiter(p.max_concurrent, p.max_queue, p.queue_timeout_s) {
+    : params(p),
+      log(p.log_file),
+      limiter(p.max_concurrent, p.max_queue, p.queue_timeout_s),
+      upload_limiter(p.max_upload_decodes, p.max_queue, p.queue_timeout_s) {
   web_root = resolve_web_root();
   for (auto& r : params.roots) {
     auto rp = real_path(r);

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,8 +35,11 @@ struct Generation {
   LibraryInfo info;
   json facets;
   std::vector<int64_t> examples;
+  // GET /api/duplicates answers, most recently used first, keyed by the parameters that
+  // change the answer; at most kDupesCacheEntries (each can hold every photo).
+  static constexpr size_t kDupesCacheEntries = 16;
   std::mutex cache_mu;
-  std::map<std::string, json> dupes_cache;
+  std::list<std::pair<std::string, json>> dupes_cache;
 
   Searcher& searcher(int /*slot*/) { return *shared_searcher; }
 };
@@ -68,22 +72,27 @@ class ServerState {
   // Retry-After when the queue is full.
   template <class Fn>
   Reply limited(Fn&& fn) {
+    return limited(limiter, std::forward<Fn>(fn));
+  }
+  // The same in a given lane (limiter or upload_limiter).
+  template <class Fn>
+  Reply limited(Limiter& lane, Fn&& fn) {
     auto t0 = std::chrono::steady_clock::now();
-    int slot = limiter.acquire();
+    int slot = lane.acquire();
     if (slot < 0) {
-      Reply r = error_reply(503, "server busy: the search queue is full (max_concurrent=" +
-                                     std::to_string(params.max_concurrent) +
-                                     ", max_queue=" + std::to_string(params.max_queue) + "); retry shortly");
+      Reply r = error_reply(503, std::string("server busy: the ") + (&lane == &limiter ? "search" : "upload") +
+                                     " queue is full (" + lane.stats().dump() + "); retry shortly");
       r.headers.emplace_back("Retry-After", "1");
       return r;
     }
-    SlotGuard guard{limiter, slot};
+    SlotGuard guard{lane, slot};
     return fn(slot, ms_since(t0));
   }
 
   const ServerParams params;
   RequestLog log;
-  Limiter limiter;
+  Limiter limiter;          // searches by id or colour, lists, duplicates, clusters
+  Limiter upload_limiter;   // searches that decode and embed uploaded images
   std::string web_root;                        // canonical; "" when the UI is not installed
   std::vector<std::string> configured_roots;   // canonical --root directories
   IndexJob index;

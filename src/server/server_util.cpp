@@ -1,6 +1,10 @@
 #include "server/server_util.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
+#include <sys/socket.h>
 #include <openssl/sha.h>
 
 #include <cctype>
@@ -49,8 +53,33 @@ std::string base64_encode(const std::string& in) {
 }
 
 bool is_loopback_host(const std::string& host) {
-  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
-  return host.rfind("127.", 0) == 0;
+  std::string h = host;
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (h.empty() || ::getaddrinfo(h.c_str(), nullptr, &hints, &res) != 0 || !res) return false;
+  bool all_loopback = true;
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    if (a->ai_family == AF_INET) {
+      auto* sin = reinterpret_cast<const sockaddr_in*>(a->ai_addr);
+      all_loopback = all_loopback && (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+    } else if (a->ai_family == AF_INET6) {
+      auto* sin6 = reinterpret_cast<const sockaddr_in6*>(a->ai_addr);
+      all_loopback = all_loopback && IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+    } else {
+      all_loopback = false;
+    }
+  }
+  ::freeaddrinfo(res);
+  return all_loopback;
+}
+
+double round_to(double v, int decimals) {
+  if (!std::isfinite(v)) return v;
+  double scale = std::pow(10.0, decimals);
+  return std::round(v * scale) / scale;
 }
 
 std::optional<std::string> real_path(const std::string& path) {

@@ -16,8 +16,13 @@ bool constant_time_equal(const std::string& a, const std::string& b);
 
 std::string base64_encode(const std::string& in);
 
-// "127.0.0.1", "127.x.y.z", "::1", "localhost".
+// True when every address `host` resolves to (getaddrinfo) is a loopback address
+// (127.0.0.0/8, ::1): a name is judged by where it points, never by its text, so a hosts
+// entry mapping "studio" to 0.0.0.0 is not loopback. A name that does not resolve: false.
 bool is_loopback_host(const std::string& host);
+
+// `v` rounded to `decimals` places, for display in JSON (scores, milliseconds).
+double round_to(double v, int decimals);
 
 // realpath(3); nullopt when the path does not resolve.
 std::optional<std::string> real_path(const std::string& path);

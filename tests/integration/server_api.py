@@ -22,6 +22,7 @@ def main():
         H.index_library(lib, photos)
         with H.Server(lib, "--max-concurrent", "2") as srv:
             run(c, srv, photos)
+            api_contract(c, srv, lib)
             c.check(srv.alive(), "server still answers after the whole API run")
             log = srv.log_text()
             c.check("GET /api/stats 200" in log and "ms" in log, "request log has method, path, status, latency")
@@ -198,6 +199,88 @@ def run(c, srv, photos):
     c.check(st == 200 and h["content-type"].startswith("text/css"), "style.css served as CSS")
     st, e = H.get_json("/api/nope", port=p)
     c.check(st == 404 and e and "error" in e, "unknown API path -> JSON 404")
+
+
+def png_header(width, height):
+    """A PNG whose header claims width x height (the pixel data is a stub)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def api_contract(c, srv, lib):
+    """Issue 11: unknown parameters, wrong methods, rounded floats, the port, upload limits."""
+    import subprocess
+    p = srv.port
+    st, all_photos = H.get_json("/api/photos?k=100", port=p)
+    for path, name in [("/api/photos?gps_box=1,2,3,4", "gps_box"), ("/api/photos?k=5&modle=x", "modle"),
+                       ("/api/search/similar/1?kk=3", "kk"), ("/api/duplicates?treshold=0.9", "treshold"),
+                       ("/api/stats?verbose=1", "verbose"), ("/api/photos/1?x=1", "x")]:
+        st, js = H.get_json(path, port=p)
+        c.check(st == 400 and name in js["error"], f"unknown parameter {name} -> 400 naming it ({st})")
+    st, js = H.post_json("/api/search", {"ids": [1], "filters": {"gps_box": "1,2,3,4"}}, port=p)
+    c.check(st == 400 and "gps_box" in js["error"], f"unknown JSON filter -> 400 naming it ({st})")
+    for q in ["lens=EF", "format=jpeg", "gps_bbox=-90,-180,90,180", "min_width=10", "camera=x", "bbox=0,0,1,1"]:
+        st, js = H.get_json("/api/photos?" + q, port=p)
+        c.check(st == 200, f"documented filter {q.split('=')[0]} accepted ({st})")
+    for method, path, allow in [("POST", "/api/photos", "GET"), ("GET", "/api/index", "POST"),
+                                ("DELETE", "/api/clusters", "GET"), ("PUT", "/api/search", "POST"),
+                                ("POST", "/index.html", "GET")]:
+        hdrs = {"Content-Type": "application/json"}
+        st, h, b = H.request(method, path, port=p, body=b"{}" if method != "GET" else None, headers=hdrs)
+        c.check(st == 405 and allow in h.get("allow", ""), f"{method} {path} -> 405, Allow: {h.get('allow')} ({st})")
+    st, js = H.get_json("/api/nope", port=p)
+    c.check(st == 404, "an unknown API path stays 404")
+    # docs/openapi.yaml lists exactly the query parameters the server accepts.
+    try:
+        import yaml
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "openapi.yaml")) as f:
+            doc = yaml.safe_load(f)
+        comps = doc["components"]["parameters"]
+
+        def names(path):
+            out = set()
+            for prm in doc["paths"][path]["get"].get("parameters", []):
+                prm = comps[prm["$ref"].split("/")[-1]] if "$ref" in prm else prm
+                if prm["in"] == "query":
+                    out.add(prm["name"])
+            return out
+        filters = {"date_from", "date_to", "make", "model", "camera", "lens", "folder", "path_prefix", "format",
+                   "orientation", "min_width", "min_height", "min_rating", "gps_bbox", "bbox"}
+        for path, own in [("/api/photos", {"k", "offset"}), ("/api/duplicates", {"threshold", "exact", "near"})]:
+            documented = names(path)
+            c.check(documented == own | filters, f"openapi lists every parameter of {path} "
+                    f"(missing {sorted((own | filters) - documented)}, extra {sorted(documented - own - filters)})")
+            for name in sorted(documented):
+                st, js = H.get_json(f"{path}?{name}=", port=p)
+                c.check(st == 200 or "unknown" not in js["error"], f"documented {path} parameter {name} is accepted")
+    except ImportError:
+        print("  (python3-yaml missing: OpenAPI parameters not checked)")
+    st, sim = H.get_json("/api/search/similar/1?k=5", port=p)
+
+    def decimals(x):
+        t = repr(float(x))
+        return len(t.split(".")[1]) if "." in t and "e" not in t else 0
+    c.check(all(decimals(h[k]) <= 4 for h in sim["hits"] for k in ("score", "semantic", "color")),
+            "scores are rounded to 4 decimals")
+    c.check(all(decimals(v) <= 1 for v in sim["timings"].values()), f"timings rounded to 0.1 ms ({sim['timings']})")
+    # A second server on a port in use refuses, naming the port (no SO_REUSEPORT sharing).
+    r = subprocess.run([H.VF_BIN, "serve", "--library", lib, "--port", str(p)], capture_output=True, text=True, timeout=30)
+    c.check(r.returncode != 0 and str(p) in r.stderr and "in use" in r.stderr,
+            f"second serve on port {p} refused ({r.stderr.strip()[:120]})")
+    st, h, body = H.request("GET", "/api/health", port=p)
+    c.check(st == 200, "the first server still answers on its port")
+    # 102 MP (a medium-format frame) is under the default limit; a lower limit names its setting.
+    mf = png_header(12432, 8256)
+    st, h, js = H.post_multipart("/api/search", {}, [("image", "mf.png", mf, "image/png")], port=p)
+    c.check(st != 413, f"a 102 MP upload is within the default limit ({st}: {js and js.get('error')})")
+    with H.Server(lib, "--max-upload-mp", "50") as small:
+        st, h, js = H.post_multipart("/api/search", {}, [("image", "mf.png", mf, "image/png")], port=small.port)
+        c.check(st == 413 and "--max-upload-mp" in js["error"], f"over --max-upload-mp -> 413 naming it ({js})")
 
 
 def H_quote(s):

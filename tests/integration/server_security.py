@@ -318,7 +318,7 @@ def tls(c, lib):
         return
     port = H.free_port()
     proc = subprocess.Popen([H.VF_BIN, "serve", "--library", lib, "--port", str(port), "--tls-cert", cert,
-                             "--tls-key", key, "--token", "tls-test-token"], stdout=subprocess.DEVNULL,
+                             "--tls-key", key, "--token", "tls-test-token-0123"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
         ctx = ssl.create_default_context(cafile=cert)
@@ -327,7 +327,7 @@ def tls(c, lib):
         for _ in range(100):
             try:
                 conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=5)
-                conn.request("GET", "/api/stats", headers={"Authorization": "Bearer tls-test-token"})
+                conn.request("GET", "/api/stats", headers={"Authorization": "Bearer tls-test-token-0123"})
                 st = conn.getresponse().status
                 break
             except OSError:
@@ -376,7 +376,8 @@ def overload(c, lib):
                 "503s carry Retry-After and a JSON error")
         c.check(srv.alive(), "server answers after the overload")
         st, js = H.get_json("/api/stats", port=p)
-        c.check(js["server"]["queue"]["rejected"] == len(busy), "stats count the rejected requests")
+        q = js["server"]["queue"]["rejected"] + js["server"]["upload_queue"]["rejected"]
+        c.check(q == len(busy), "stats count the rejected requests")
 
 
 if __name__ == "__main__":

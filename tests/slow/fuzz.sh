@@ -1,34 +1,57 @@
 #!/usr/bin/env bash
-# Bounded libFuzzer runs of fuzz/fuzz_decode and fuzz/fuzz_metadata (ASan+UBSan, clang),
-# seeded with small generated files of every format (fuzz/seeds/make_seeds.sh: tens to
-# hundreds of bytes each; camera-sized seeds held fuzz_decode at ~21 exec/s). Fails if either
-# fuzzer finds a crash, sanitizer report or timeout.
+# Bounded libFuzzer runs of fuzz/fuzz_decode and fuzz/fuzz_metadata, seeded with small
+# generated files of every format (fuzz/seeds/make_seeds.sh: tens to hundreds of bytes each;
+# camera-sized seeds held fuzz_decode at ~21 exec/s), and fuzz/fuzz_http, seeded with HTTP
+# requests written here (JSON, multipart with a small photo, filters). ASan+UBSan, clang.
+# Fails if a fuzzer finds a crash, sanitizer report or timeout.
 #   VF_FUZZ_SECONDS (default 300 per target), VF_FUZZ_BUILD (default $VF_SOURCE_DIR/build-fuzz),
+#   VF_FUZZ_TARGETS (default "fuzz_decode fuzz_metadata fuzz_http"),
 #   VF_FUZZ_NO_BUILD=1 (use the built fuzzers as they are)
 set -euo pipefail
 src="${VF_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 seconds="${VF_FUZZ_SECONDS:-300}"
 build="${VF_FUZZ_BUILD:-$src/build-fuzz}"
 if ! command -v clang++ >/dev/null; then echo "fuzz.sh: clang++ not found" >&2; exit 1; fi
-if [ ! -f "$build/CMakeCache.txt" ]; then
+targets="${VF_FUZZ_TARGETS:-fuzz_decode fuzz_metadata fuzz_http}"
+# fuzz_http includes the server's internal headers (src/) and cpp-httplib's, whose class
+# layouts depend on the feature defines Debian's pkg-config gives: every target gets both.
+cxxflags="-I$src/src $(pkg-config --cflags cpp-httplib)"
+if [ "${VF_FUZZ_NO_BUILD:-0}" != 1 ]; then
   CC=clang CXX=clang++ cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DVF_FUZZ=ON -DVF_BUILD_TESTS=OFF >/dev/null
+    -DVF_FUZZ=ON -DVF_BUILD_TESTS=OFF -DCMAKE_CXX_FLAGS="$cxxflags" >/dev/null
+  # shellcheck disable=SC2086
+  cmake --build "$build" --target $targets -j2 >/dev/null
 fi
-# VF_FUZZ_NO_BUILD=1 runs the existing binaries as they are.
-[ "${VF_FUZZ_NO_BUILD:-0}" = 1 ] || cmake --build "$build" --target fuzz_decode fuzz_metadata -j2 >/dev/null
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 # Seeds: one small valid file per format, generated (never copied from the shared photos).
 bash "$src/fuzz/seeds/make_seeds.sh" "$work/seeds" >/dev/null
 i=$(find "$work/seeds" -type f | wc -l)
-echo "fuzz.sh: $i seeds, ${seconds}s per target"
+shared="${VF_SHARED:-$src/../shared}"
+# HTTP seeds: requests as the UI and API clients send them.
+mkdir -p "$work/seeds-http"
+jpg="$(find "$shared/photos/flowers17/images" -name '*.jpg' -size -40k | sort | head -1)"
+printf 'POST /api/search HTTP/1.1\r\nHost: 127.0.0.1:7860\r\nContent-Type: application/json\r\nContent-Length: 96\r\n\r\n%-96s' \
+  '{"ids":[1,2],"k":5,"alpha":0.5,"filters":{"date_from":"2019-01-01","gps_bbox":[1,2,3,4]}}' >"$work/seeds-http/json"
+printf 'GET /api/photos?k=10&offset=5&model=EOS&date_to=2020-02-29T10:00&min_width=100&bbox=1,2,3,4 HTTP/1.1\r\nHost: localhost\r\n\r\nGET /api/search/similar/12?k=3 HTTP/1.1\r\n\r\n' >"$work/seeds-http/get"
+{
+  part="$(mktemp)"
+  { printf -- '--b0\r\nContent-Disposition: form-data; name="query"\r\n\r\n{"k":4,"colors":["#ff0000"]}\r\n'
+    printf -- '--b0\r\nContent-Disposition: form-data; name="image"; filename="q.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+    head -c 2000 "$jpg"; printf -- '\r\n--b0--\r\n'; } >"$part"
+  printf 'POST /api/search HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://127.0.0.1\r\nContent-Type: multipart/form-data; boundary=b0\r\nContent-Length: %d\r\n\r\n' "$(stat -c %s "$part")"
+  cat "$part"; rm -f "$part"
+} >"$work/seeds-http/multipart"
+echo "fuzz.sh: $i file seeds, 3 HTTP seeds, ${seconds}s per target: $targets"
 status=0
-for target in fuzz_decode fuzz_metadata; do
+for target in $targets; do
+  seeds="$work/seeds"
+  [ "$target" = fuzz_http ] && seeds="$work/seeds-http"
   mkdir -p "$work/corpus-$target" "$work/artifacts-$target"
   # Leaks are not checked: glib/libvips keep process-lifetime allocations that LSan flags.
   # -rss_limit_mb: libheif/libvips allocate legitimately; 4 GB flags only real blow-ups.
   if ! ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
-      "$build/$target" "$work/corpus-$target" "$work/seeds" -max_total_time="$seconds" \
+      "$build/$target" "$work/corpus-$target" "$seeds" -max_total_time="$seconds" \
       -timeout=25 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
       -artifact_prefix="$work/artifacts-$target/" >"$work/$target.log" 2>&1; then
     echo "fuzz.sh: $target FAILED"; tail -60 "$work/$target.log"

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -173,7 +175,12 @@ int64_t Args::get_int64(const std::string& name) const {
   }
 }
 
-int Args::get_int(const std::string& name) const { return static_cast<int>(get_int64(name)); }
+int Args::get_int(const std::string& name) const {
+  int64_t v = get_int64(name);
+  if (v < INT32_MIN || v > INT32_MAX)
+    throw vf::Error("--" + name + " " + get(name) + " is out of range", ErrorCode::InvalidArgument);
+  return static_cast<int>(v);
+}
 
 double Args::get_double(const std::string& name) const {
   std::string v = get(name);

@@ -1,5 +1,7 @@
 // viewfinder search: search by example (files, indexed photos, several positives and
 // negatives), hybrid colour fusion, colour-only search, metadata filters, or filters alone.
+#include <cerrno>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iomanip>
@@ -18,6 +20,16 @@ using nlohmann::json;
 
 // One QUERY word: "+a.jpg" / "-b.jpg" (rclip-style), "id:123", a bare number that is not a
 // file, an indexed path (uses the stored embedding), or any image file.
+// A positive decimal photo id; a clear error (not "stoll") for anything else, 20 digits included.
+int64_t photo_id_of(const std::string& digits, const std::string& word) {
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(digits.c_str(), &end, 10);
+  if (digits.empty() || errno || *end || v < 1)
+    throw vf::Error("bad photo id \"" + word + "\" (want a positive integer)", vf::ErrorCode::InvalidArgument);
+  return v;
+}
+
 void add_query_word(const std::string& word, vf::Library& lib, vf::SearchQuery& q) {
   bool negative = false;
   std::string w = word;
@@ -27,13 +39,9 @@ void add_query_word(const std::string& word, vf::Library& lib, vf::SearchQuery& 
   }
   std::optional<int64_t> id;
   if (w.rfind("id:", 0) == 0) {
-    try {
-      id = std::stoll(w.substr(3));
-    } catch (...) {
-      throw vf::Error("bad photo id \"" + w + "\"", vf::ErrorCode::InvalidArgument);
-    }
+    id = photo_id_of(w.substr(3), w);
   } else if (!fs::exists(w) && !w.empty() && w.find_first_not_of("0123456789") == std::string::npos) {
-    id = std::stoll(w);
+    id = photo_id_of(w, w);
   } else if (fs::exists(w)) {
     std::string abs = fs::weakly_canonical(fs::absolute(w)).string();
     if (auto p = lib.photo_by_path(abs); p && !lib.embedding(p->id).empty()) id = p->id;

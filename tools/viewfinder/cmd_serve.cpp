@@ -29,7 +29,13 @@ int run_serve(int argc, char** argv) {
   args.option("model", "DIR", "model for uploaded-image queries (default: the library's)");
   args.option("web-root", "DIR", "serve the UI from DIR instead of the installed assets");
   args.option("log", "FILE", "append the request log to FILE instead of stderr");
-  args.option("threads", "N", "HTTP worker threads (0: max-concurrent + max-queue + 16)", "0");
+  args.option("threads", "N", "HTTP worker threads (0: max-concurrent + max-queue + 48)", "0");
+  args.option("max-upload-mp", "N", "largest uploaded image in megapixels (decompression-bomb guard)", "200");
+  args.multi("allowed-host", "NAME", "a host name clients may use in Host besides localhost and the listen "
+                                     "address (DNS-rebinding guard; * turns the check off)");
+  args.option("header-timeout-s", "S", "a request's line and headers must arrive within S seconds", "10");
+  args.option("max-connections-per-ip", "N", "open connections one client address may hold (0: no cap)", "16");
+  args.option("max-upload-decodes", "N", "image-upload searches decoding at once (their own queue lane)", "1");
   args.epilog(
       "Listens on 127.0.0.1:7860 by default. Listening on another address (e.g. 0.0.0.0 for the\n"
       "studio network) needs a token or basic auth, or --allow-insecure-remote. For HTTPS put\n"
@@ -71,6 +77,16 @@ int run_serve(int argc, char** argv) {
     if (args.has("web-root")) p.web_root = args.get("web-root");
     if (args.has("log")) p.log_file = args.get("log");
     if (args.has("threads")) p.threads = args.get_int("threads");
+    if (args.has("max-upload-mp")) {
+      int64_t mp = args.get_int64("max-upload-mp");
+      if (mp < 1 || mp > 250) throw vf::Error("--max-upload-mp must be in [1, 250]", vf::ErrorCode::InvalidArgument);
+      p.max_upload_pixels = mp * 1'000'000;
+    }
+    if (args.has("allowed-host"))
+      for (auto& h : args.get_all("allowed-host")) p.allowed_hosts.push_back(h);
+    if (args.has("header-timeout-s")) p.header_timeout_s = args.get_double("header-timeout-s");
+    if (args.has("max-connections-per-ip")) p.max_connections_per_ip = args.get_int("max-connections-per-ip");
+    if (args.has("max-upload-decodes")) p.max_upload_decodes = args.get_int("max-upload-decodes");
     return vf::serve(p);
   });
 }

@@ -129,8 +129,9 @@ def request(method, path, *, port, body=None, headers=None, timeout=60):
     """Raw request; returns (status, headers dict lower-cased, body bytes)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
         hdrs = dict(headers or {})
+        # A Host given by the test replaces the client's own (one Host, as a browser sends).
+        conn.putrequest(method, path, skip_accept_encoding=True, skip_host="Host" in hdrs)
         if body is not None:
             hdrs.setdefault("Content-Length", str(len(body)))
         for k, v in hdrs.items():
