@@ -263,6 +263,37 @@ async function regionChecks(context) {
   await rpage.close();
 }
 
+// ---- a 3x phone: the server's thumbnail sizes make tiles sharp ----
+async function sharpThumbChecks(browser) {
+  const health = await api('/api/health');
+  const sizes = (health.features && health.features.thumb_sizes) || [];
+  check(sizes.includes(512), `server lists thumbnail sizes (${sizes.join(', ')})`);
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, hasTouch: true, isMobile: true });
+  const ph = await phone.newPage();
+  ph.on('pageerror', (e) => jsErrors.push(String(e)));
+  await ph.goto(BASE + '/');
+  await ph.waitForSelector(`${T('result-tile')} img`);
+  await ph.waitForFunction(() => [...document.querySelectorAll('.tile img')].slice(0, 6).every((i) => i.complete && i.naturalWidth > 0));
+  // The tiles whose originals are at least 512 px wide: each picks a file >= 512 px wide.
+  const tiles = await ph.evaluate(async () => Promise.all([...document.querySelectorAll('.tile img')].slice(0, 8).map(async (img) => {
+    const real = new Image();  // the chosen file's own pixels (naturalWidth is density-scaled)
+    real.src = img.currentSrc;
+    await real.decode().catch(() => {});
+    return { src: img.currentSrc.replace(location.origin, ''), px: real.naturalWidth, css: Math.round(img.getBoundingClientRect().width), id: img.closest('[data-id]').dataset.id };
+  })));
+  let judged = 0;
+  for (const t of tiles) {
+    const orig = (await api(`/api/photos/${t.id}`)).width;
+    if (orig < 512) continue;
+    judged++;
+    check(t.px >= 512 && t.px <= orig, `3x phone: a ${t.css} CSS px tile of a ${orig} px wide photo shows ${t.px} px (${t.src})`);
+  }
+  check(judged >= 2, `3x phone: ${judged} tiles with originals >= 512 px wide judged`);
+  check(tiles.some((t) => /thumb\?size=(512|1024)/.test(t.src)), '3x phone: the browser picks the server\'s larger thumbnails from srcset');
+  await ph.screenshot({ path: path.join(SHOTS, '13c-phone-3x-sharp.png') });
+  await phone.close();
+}
+
 async function main() {
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -470,6 +501,7 @@ async function main() {
     check(after > before, `re-index picked up new photos (${before} -> ${after}) and the status bar shows it`);
 
     await phoneChecks(browser);
+    await sharpThumbChecks(browser);
 
     await regionChecks(context);
 
