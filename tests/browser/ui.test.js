@@ -175,6 +175,8 @@ async function phoneChecks(browser) {
   await ph.waitForSelector(`${T('cluster-card')}, ${T('no-clusters')}`);
   const shown = await ph.locator(T('cluster-card')).count();
   check(shown === 0 || +(await ph.inputValue(T('clusters-k'))) === shown, `phone: the Groups box matches the ${shown} groups shown`);
+  const apiClusters = (await api('/api/clusters')).clusters;
+  check(apiClusters.length === shown && apiClusters.every((c) => c.size > 0), `phone: the API lists the same ${apiClusters.length} groups, none empty`);
   await pshot('17-phone-clusters.png');
   await phone.close();
 }

@@ -9,6 +9,7 @@
 #include "viewfinder/image.h"
 
 using namespace vf::search;
+using vf::ClusterFact;
 
 namespace {
 
@@ -120,7 +121,8 @@ TEST(ClusterLabels, MinorityFactsStayOut) {
   // Photos spread over a few km: the centroid is rounded to one decimal.
   apart[2].lat = 48.90, apart[2].lon = 2.28;
   apart[3].lat = 48.83, apart[3].lon = 2.38;
-  const auto* place = find_kind(shared_facts(pointers(apart)), "place");
+  const auto near = shared_facts(pointers(apart));
+  const auto* place = find_kind(near, "place");
   ASSERT_NE(place, nullptr);
   EXPECT_EQ(place->text, "around 48.9N 2.3E");
 }
@@ -131,7 +133,8 @@ TEST(ClusterLabels, DateRangesInWords) {
   members[1].capture_unix = 1555555812;  // 2019-04-18
   members[2].capture_unix = 1560555812;  // 2019-06-14
   members[3].capture_unix = 1561555812;  // 2019-06-26
-  const auto* dates = find_kind(shared_facts(pointers(members)), "dates");
+  const auto facts = shared_facts(pointers(members));
+  const auto* dates = find_kind(facts, "dates");
   ASSERT_NE(dates, nullptr);
   EXPECT_EQ(dates->text, "Mar\u2013Jun 2019");
   members[3].capture_unix = 1752555812;  // 2025: more than three years apart, 10-90% still spans it
