@@ -74,7 +74,7 @@ def make_mixed_library(tmp):
 
 
 def members_of(lib):
-    db = sqlite3.connect(os.path.join(lib, "catalog.db"))
+    db = sqlite3.connect(os.path.join(lib, "catalog.sqlite3"))
     out = {}
     for pid, cl in db.execute("SELECT photo_id, cluster FROM cluster_members"):
         out.setdefault(cl, []).append(pid)
