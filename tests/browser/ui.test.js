@@ -276,8 +276,9 @@ async function sharpThumbChecks(browser) {
   await ph.goto(BASE + '/');
   await ph.waitForSelector(`${T('result-tile')} img`);
   await ph.waitForFunction(() => [...document.querySelectorAll('.tile img')].slice(0, 6).every((i) => i.complete && i.naturalWidth > 0));
-  // The tiles whose originals are at least 512 px wide: each picks a file >= 512 px wide.
-  const tiles = await ph.evaluate(async () => Promise.all([...document.querySelectorAll('.tile img')].slice(0, 8).map(async (img) => {
+  // The loaded tiles (lazy ones below the fold have no currentSrc yet) whose originals are at
+  // least 512 px wide: each picks a file >= 512 px wide.
+  const tiles = await ph.evaluate(async () => Promise.all([...document.querySelectorAll('.tile img')].slice(0, 8).filter((img) => img.currentSrc).map(async (img) => {
     const real = new Image();  // the chosen file's own pixels (naturalWidth is density-scaled)
     real.src = img.currentSrc;
     await real.decode().catch(() => {});
