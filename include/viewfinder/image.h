@@ -120,6 +120,14 @@ PhotoMetadata read_metadata(const std::string& path);
 // the result's shortest edge is >= min_short_edge (0: full size). Throws vf::Error.
 RgbImage decode_rgb(const std::string& path, int min_short_edge = 0, const DecodeLimits& = {});
 
+// A JPEG of the picture in the bytes (orientation applied, alpha composited) whose long edge
+// is min(long_edge, the picture's): shrunk on load, never upscaled. For thumbnails made on
+// demand (the server's ?size=N); `name` is used in messages. `source_long_edge`, when given,
+// receives the picture's own long edge. Throws vf::Error.
+std::vector<uint8_t> resized_jpeg(const uint8_t* data, size_t size, const std::string& name, int long_edge,
+                                  int* source_long_edge = nullptr, int quality = 82,
+                                  const DecodeLimits& limits = {});
+
 // The HF BitImageProcessor pipeline on decoded pixels (Pillow-exact bicubic resize of the
 // shortest edge, centre crop, rescale, normalise): [3, crop, crop] float32.
 std::vector<float> preprocess_for_model(const RgbImage& rgb, int shortest_edge, int crop,

@@ -136,22 +136,40 @@ std::vector<DupeGroup> find_duplicates(const Library& library, const DupeParams&
 // ---- clusters ------------------------------------------------------------------------
 struct ClusterParams {
   int k = 20;           // spec default
-  bool auto_k = false;  // choose k by silhouette in [k_min, k_max]
+  // Choose k by silhouette in [k_min, k_max], k_max capped at (photos / 5): a "group" of
+  // fewer than 5 photos says little, and k-means needs points to place its centroids.
+  bool auto_k = false;
   int k_min = 2, k_max = 40;
   int representatives = 6;
   int seed = 1234;
   bool store = true;    // save in the catalog for the UI
 };
 
+// One thing most members of a cluster share, as it goes into the label.
+struct ClusterFact {
+  std::string kind;   // "dates" | "place" | "camera" | "lens" | "keywords" | "colours"
+  std::string text;   // e.g. "Oct 2008", "around 43.47N 11.88E", "NIKON COOLPIX P6000"
+  double share = 0;   // fraction of the members that carry it (>= 0.5)
+};
+
 struct Cluster {
   int id = 0;
   int64_t size = 0;
-  std::string label;  // built only from shared metadata (dates, camera, folder words, keywords)
+  // Built only from what most members share (docs/search.md#cluster-labels): the facts below
+  // joined by " · ", or "no shared metadata".
+  std::string label;
+  std::vector<ClusterFact> facts;
+  // The user's name for the cluster ("" when never renamed); see rename_cluster().
+  std::string name;
   std::vector<int64_t> representatives;  // nearest to centroid first
+  const std::string& title() const { return name.empty() ? label : name; }
 };
 
 struct ClusterResult {
   int k = 0;
+  // Why k differs from the one asked for ("" when it does not), e.g. the library is too
+  // small for that many clusters.
+  std::string note;
   double inertia = 0;
   double silhouette = 0;
   std::vector<std::pair<int, double>> silhouette_by_k;  // when auto_k
@@ -160,6 +178,12 @@ struct ClusterResult {
 
 ClusterResult cluster_library(Library& library, const ClusterParams& params);
 std::optional<ClusterResult> stored_clusters(const Library& library);
+// Names cluster `cluster` of the stored run (trimmed, at most 200 bytes, no control
+// characters; "" gives back the automatic label). The name is kept until the next clustering
+// run, which hands it to the new cluster holding most of the renamed one's photos (when that
+// is at least half of them). Throws vf::Error NotFound for an unknown cluster or no stored run,
+// InvalidArgument for a bad name.
+void rename_cluster(const Library& library, int cluster, const std::string& name);
 // Members of one stored cluster (latest run), nearest to the centroid first; paged.
 std::vector<int64_t> stored_cluster_members(const Library& library, int cluster, int limit = 100,
                                             int offset = 0);

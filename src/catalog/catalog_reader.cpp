@@ -57,13 +57,24 @@ std::vector<LabelRow> CatalogReader::label_rows() const {
   std::lock_guard<std::mutex> lk(mutex_);
   Stmt st(db_.get(),
           "SELECT id, CASE WHEN capture_time_source LIKE 'file:%' THEN 0 ELSE coalesce(capture_unix, 0) END,"
-          " coalesce(make, ''), coalesce(model, ''),"
-          " coalesce(folder, ''), coalesce(keywords, '') FROM photos"
-          " WHERE " + std::string(detail::kIndexableWhere));
+          " coalesce(make, ''), coalesce(model, ''), coalesce(lens, ''), coalesce(keywords, ''),"
+          " gps_lat, gps_lon, color_hist FROM photos WHERE " + std::string(detail::kIndexableWhere));
   std::vector<LabelRow> rows;
-  while (st.step())
-    rows.push_back({st.col_int64(0), st.col_int64(1), st.col_text(2), st.col_text(3), st.col_text(4),
-                    st.col_text(5)});
+  while (st.step()) {
+    LabelRow r;
+    r.id = st.col_int64(0);
+    r.capture_unix = st.col_int64(1);
+    r.make = st.col_text(2);
+    r.model = st.col_text(3);
+    r.lens = st.col_text(4);
+    r.keywords_json = st.col_text(5);
+    if (!st.is_null(6) && !st.is_null(7)) r.gps_lat = st.col_double(6), r.gps_lon = st.col_double(7);
+    const void* blob = st.col_blob(8);
+    const int bytes = st.col_bytes(8);
+    if (blob && bytes == int(512 * sizeof(float)))
+      r.color_hist.assign(static_cast<const float*>(blob), static_cast<const float*>(blob) + 512);
+    rows.push_back(std::move(r));
+  }
   return rows;
 }
 

@@ -32,12 +32,14 @@ struct DuplicateRow {
 struct LabelRow {
   int64_t id = 0;
   int64_t capture_unix = 0;  // 0 when unknown or only the file's mtime
-  std::string make, model, folder, keywords_json;
+  std::string make, model, lens, keywords_json;
+  std::optional<double> gps_lat, gps_lon;
+  std::vector<float> color_hist;  // 512 bins, empty when none
 };
 
 // One clustering run as stored (clusters + cluster_members + meta.clusters_quality).
 struct ClusterRunToStore {
-  const ClusterResult* result = nullptr;
+  ClusterResult* result = nullptr;  // the names carried over from the last run are set in it
   const std::vector<int64_t>* ids = nullptr;       // the photos clustered
   const std::vector<int>* assignment = nullptr;    // cluster of each photo
   const std::vector<float>* similarity = nullptr;  // to its centroid
@@ -61,10 +63,14 @@ class CatalogReader {
   void copy_filterable(sqlite3* into) const;
 
   // ---- the cluster store (derived tables; written from read-only opens too)
-  // Replaces the stored run by this one; returns its run number.
+  // Replaces the stored run by this one (each user-given name of the last run goes to the new
+  // cluster holding most of its photos, if at least half); returns its run number.
   int64_t store_clusters(const ClusterRunToStore& run) const;
   std::optional<ClusterResult> stored_clusters() const;
   std::vector<int64_t> stored_cluster_members(int cluster, int limit, int offset) const;
+  // Sets (or, with "", clears) the user's name of a cluster of the stored run; false when the
+  // stored run has no such cluster.
+  bool rename_cluster(int cluster, const std::string& name) const;
 
  private:
   const detail::Db& db_;

@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS failures (path TEXT PRIMARY KEY, reason TEXT, mtime_n
 CREATE TABLE IF NOT EXISTS clusters (run INTEGER, cluster INTEGER, label TEXT, size INTEGER,
                                      representatives TEXT, PRIMARY KEY(run, cluster));
 CREATE TABLE IF NOT EXISTS cluster_members (run INTEGER, photo_id INTEGER, cluster INTEGER, distance REAL);
+CREATE TABLE IF NOT EXISTS cluster_labels (run INTEGER, cluster INTEGER, name TEXT, facts TEXT,
+                                           PRIMARY KEY(run, cluster));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1'), ('generation', '0');
 )sql");

@@ -4,8 +4,13 @@
 // mini-batch in effect on large libraries), then every photo is assigned to its nearest
 // centroid. Quality: inertia (sum of squared L2 distances to the centroid) and the mean
 // silhouette with cosine distance over a sample of at most 2000 photos. Labels come only from
-// metadata the members share (capture months, camera, folder words, keywords): a label never
-// claims a meaning that nothing in the data supports.
+// facts most members share (search/cluster_labels.h): a label never claims a meaning that
+// nothing in the data supports.
+//
+// k stays within what the data supports: FAISS wants min_points_per_centroid (39) points per
+// centroid and prints a warning on stderr for every run below that. --auto caps k at
+// n / kMinClusterSize, and each run lowers min_points_per_centroid to n / k, so FAISS stays
+// quiet; its real problems arrive as exceptions, which become vf::Error.
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -22,6 +27,7 @@
 
 #include "library/library_access.h"
 #include "catalog/catalog_reader.h"
+#include "search/cluster_labels.h"
 #include "search/search_internal.h"
 #include "viewfinder/search.h"
 
@@ -30,6 +36,7 @@ namespace vf {
 namespace {
 
 constexpr size_t kSilhouetteSample = 2000;
+constexpr size_t kMinClusterSize = 5;  // the smallest group --auto plans for
 
 struct KMeans {
   int k = 0;
@@ -45,9 +52,16 @@ KMeans run_kmeans(const std::vector<float>& x, size_t n, int d, int k, int seed)
   cp.spherical = true;  // embeddings are L2-normalised: cluster by cosine
   cp.seed = seed;
   cp.verbose = false;
+  // FAISS warns on stderr when n < k * min_points_per_centroid; k is already what the data
+  // supports (see the top of the file), so ask for no more points than there are.
+  cp.min_points_per_centroid = std::clamp(static_cast<int>(n / static_cast<size_t>(k)), 1, 39);
   faiss::Clustering clus(d, k, cp);
   faiss::IndexFlatIP index(d);
-  clus.train(static_cast<faiss::Index::idx_t>(n), x.data(), index);
+  try {
+    clus.train(static_cast<faiss::Index::idx_t>(n), x.data(), index);
+  } catch (const std::exception& e) {
+    throw Error(std::string("k-means failed: ") + e.what(), ErrorCode::Generic);
+  }
   KMeans km;
   km.k = k;
   km.centroids = clus.centroids;
@@ -91,138 +105,29 @@ double silhouette(const std::vector<float>& dist, const std::vector<size_t>& sam
   return s ? total / s : 0;
 }
 
-struct MemberMeta {
-  int64_t capture_unix = 0;
-  std::string camera, folder;
-  std::vector<std::string> keywords;
-};
-
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
-}
-
-std::string camera_name(const std::string& make, const std::string& model) {
-  std::string mk = trim(make), md = trim(model);
-  if (md.empty()) return mk;
-  std::string lmk = mk, lmd = md;
-  std::transform(lmk.begin(), lmk.end(), lmk.begin(), ::tolower);
-  std::transform(lmd.begin(), lmd.end(), lmd.begin(), ::tolower);
-  if (!lmk.empty() && lmd.rfind(lmk, 0) == 0) return md;  // "Canon" + "Canon EOS 5D"
-  return mk.empty() ? md : mk + " " + md;
-}
-
-std::set<std::string> folder_words(const std::string& folder) {
-  // The last two path components: "Photos/2019 Iceland trip" -> {2019, iceland, trip, photos}.
-  std::set<std::string> words;
-  std::string f = folder;
-  while (!f.empty() && f.back() == '/') f.pop_back();
-  size_t cut = f.find_last_of('/');
-  if (cut != std::string::npos && cut > 0) {
-    size_t cut2 = f.find_last_of('/', cut - 1);
-    f = f.substr(cut2 == std::string::npos ? 0 : cut2 + 1);
+// Label facts of every photo clustered (ids[i] -> facts[i]).
+std::vector<search::MemberFacts> member_facts(const detail::LibraryInternal& lib, const std::vector<int64_t>& ids) {
+  std::vector<search::MemberFacts> facts(ids.size());
+  std::map<int64_t, size_t> pos;
+  for (size_t i = 0; i < ids.size(); ++i) pos[ids[i]] = i;
+  for (const auto& row : lib.catalog().label_rows()) {
+    auto it = pos.find(row.id);
+    if (it == pos.end()) continue;
+    auto& m = facts[it->second];
+    m.capture_unix = row.capture_unix;
+    m.camera = search::camera_name(row.make, row.model);
+    m.lens = row.lens;
+    m.lat = row.gps_lat;
+    m.lon = row.gps_lon;
+    if (row.color_hist.size() == 512) m.colours = search::dominant_colours(row.color_hist.data());
+    if (!row.keywords_json.empty()) {
+      auto j = nlohmann::json::parse(row.keywords_json, nullptr, false);
+      if (j.is_array())
+        for (const auto& k : j)
+          if (k.is_string()) m.keywords.push_back(k.get<std::string>());
+    }
   }
-  std::string w;
-  auto flush = [&] {
-    if (w.size() >= 3) words.insert(w);
-    w.clear();
-  };
-  for (char c : f) {
-    if (std::isalnum(static_cast<unsigned char>(c)))
-      w += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    else
-      flush();
-  }
-  flush();
-  return words;
-}
-
-std::string month_label(int64_t t, bool with_year) {
-  static const char* names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  time_t tt = static_cast<time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  if (with_year)
-    std::snprintf(buf, sizeof buf, "%s %d", names[tm.tm_mon % 12], tm.tm_year + 1900);
-  else
-    std::snprintf(buf, sizeof buf, "%s", names[tm.tm_mon % 12]);
-  return buf;
-}
-
-int year_of(int64_t t) {
-  time_t tt = static_cast<time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  return tm.tm_year + 1900;
-}
-int month_of(int64_t t) {
-  time_t tt = static_cast<time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  return tm.tm_mon;
-}
-
-// A label from what most members share. `library_word_share` lets words that nearly every
-// photo of the library has (e.g. "images") be skipped: they are true but say nothing.
-std::string make_label(const std::vector<size_t>& members, const std::vector<MemberMeta>& meta,
-                       const std::map<std::string, double>& library_word_share) {
-  std::vector<std::string> parts;
-  const double n = static_cast<double>(members.size());
-  // Capture dates: the 10th..90th percentile range, when most members have one. A date taken
-  // from the file's mtime (no EXIF/XMP date) says when the file was copied, not shot: unused.
-  std::vector<int64_t> times;
-  for (size_t m : members)
-    if (meta[m].capture_unix) times.push_back(meta[m].capture_unix);
-  if (times.size() >= 0.5 * n && !times.empty()) {
-    std::sort(times.begin(), times.end());
-    int64_t lo = times[static_cast<size_t>(0.1 * (times.size() - 1))];
-    int64_t hi = times[static_cast<size_t>(0.9 * (times.size() - 1))];
-    if (year_of(lo) == year_of(hi) && month_of(lo) == month_of(hi))
-      parts.push_back(month_label(lo, true));
-    else if (year_of(lo) == year_of(hi))
-      parts.push_back(month_label(lo, false) + "-" + month_label(hi, true));
-    else if (year_of(hi) - year_of(lo) <= 3)
-      parts.push_back(std::to_string(year_of(lo)) + "-" + std::to_string(year_of(hi)));
-  }
-  // Camera: the most common make+model when at least half share it.
-  std::map<std::string, int> cams;
-  for (size_t m : members)
-    if (!meta[m].camera.empty()) ++cams[meta[m].camera];
-  if (!cams.empty()) {
-    auto best = std::max_element(cams.begin(), cams.end(),
-                                 [](const auto& a, const auto& b) { return a.second < b.second; });
-    if (best->second >= 0.5 * n) parts.push_back(best->first);
-  }
-  // Folder words shared by at least half the members, and not by (nearly) the whole library.
-  std::map<std::string, int> words;
-  for (size_t m : members)
-    for (const auto& w : folder_words(meta[m].folder)) ++words[w];
-  std::vector<std::pair<int, std::string>> shared_words;
-  for (const auto& [w, c] : words) {
-    auto it = library_word_share.find(w);
-    if (c >= 0.5 * n && (it == library_word_share.end() || it->second < 0.9))
-      shared_words.emplace_back(-c, w);
-  }
-  std::sort(shared_words.begin(), shared_words.end());
-  for (size_t i = 0; i < shared_words.size() && i < 2; ++i) parts.push_back(shared_words[i].second);
-  // Keywords carried by at least 30% of the members (up to three).
-  std::map<std::string, int> kw;
-  for (size_t m : members)
-    for (const auto& k : std::set<std::string>(meta[m].keywords.begin(), meta[m].keywords.end()))
-      ++kw[k];
-  std::vector<std::pair<int, std::string>> shared_kw;
-  for (const auto& [k, c] : kw)
-    if (c >= 0.3 * n) shared_kw.emplace_back(-c, k);
-  std::sort(shared_kw.begin(), shared_kw.end());
-  for (size_t i = 0; i < shared_kw.size() && i < 3; ++i) parts.push_back(shared_kw[i].second);
-  if (parts.empty()) return "no shared metadata";
-  std::string label;
-  for (size_t i = 0; i < parts.size(); ++i) label += (i ? ", " : "") + parts[i];
-  return label;
+  return facts;
 }
 
 }  // namespace
@@ -258,9 +163,18 @@ ClusterResult cluster_library(Library& library, const ClusterParams& params) {
   ClusterResult result;
   KMeans best;
   if (params.auto_k) {
+    const int supported = static_cast<int>(n / kMinClusterSize);
     int lo = std::max(2, params.k_min);
-    int hi = std::min<int>(params.k_max, static_cast<int>(n) - 1);
-    if (lo > hi) throw Error("too few photos for --auto clustering", ErrorCode::InvalidArgument);
+    int hi = std::min(params.k_max, supported);
+    if (lo > hi)
+      throw Error("too few photos for automatic k: " + std::to_string(n) + " photos support at most " +
+                      std::to_string(supported) + " clusters of " + std::to_string(kMinClusterSize) +
+                      " (k-min is " + std::to_string(lo) + "); give k instead",
+                  ErrorCode::InvalidArgument);
+    if (hi < params.k_max)
+      result.note = "k tried up to " + std::to_string(hi) + ", not " + std::to_string(params.k_max) + ": " +
+                    std::to_string(n) + " photos support at most " + std::to_string(supported) +
+                    " clusters of " + std::to_string(kMinClusterSize);
     double best_s = -2;
     for (int k = lo; k <= hi; ++k) {
       auto km = run_kmeans(x, n, d, k, params.seed);
@@ -273,37 +187,16 @@ ClusterResult cluster_library(Library& library, const ClusterParams& params) {
     }
   } else {
     int k = std::min<int>(params.k, static_cast<int>(n));
+    if (k < params.k)
+      result.note = "k lowered from " + std::to_string(params.k) + " to " + std::to_string(k) +
+                    ": the library has " + std::to_string(n) + " photos";
     best = run_kmeans(x, n, d, k, params.seed);
   }
   result.k = best.k;
   result.inertia = best.inertia;
   result.silhouette = silhouette(dist, sample, best.assign, best.k);
 
-  // Metadata for labels.
-  std::vector<MemberMeta> meta(n);
-  {
-    std::map<int64_t, size_t> pos;
-    for (size_t i = 0; i < n; ++i) pos[ids[i]] = i;
-    for (const auto& row : lib.catalog().label_rows()) {
-      auto it = pos.find(row.id);
-      if (it == pos.end()) continue;
-      auto& m = meta[it->second];
-      m.capture_unix = row.capture_unix;
-      m.camera = camera_name(row.make, row.model);
-      m.folder = row.folder;
-      const std::string& kw = row.keywords_json;
-      if (!kw.empty()) {
-        auto j = nlohmann::json::parse(kw, nullptr, false);
-        if (j.is_array())
-          for (const auto& k : j)
-            if (k.is_string()) m.keywords.push_back(k.get<std::string>());
-      }
-    }
-  }
-  std::map<std::string, double> library_word_share;
-  for (const auto& m : meta)
-    for (const auto& w : folder_words(m.folder)) library_word_share[w] += 1.0 / n;
-
+  const auto facts = member_facts(lib, ids);
   std::vector<std::vector<size_t>> members(best.k);
   for (size_t i = 0; i < n; ++i) members[best.assign[i]].push_back(i);
   for (int c = 0; c < best.k; ++c) {
@@ -317,7 +210,10 @@ ClusterResult cluster_library(Library& library, const ClusterParams& params) {
     });
     for (size_t i = 0; i < sorted.size() && static_cast<int>(i) < params.representatives; ++i)
       cl.representatives.push_back(ids[sorted[i]]);
-    cl.label = make_label(members[c], meta, library_word_share);
+    std::vector<const search::MemberFacts*> of_cluster;
+    for (size_t m : members[c]) of_cluster.push_back(&facts[m]);
+    cl.facts = search::shared_facts(of_cluster);
+    cl.label = search::label_from_facts(cl.facts);
     result.clusters.push_back(std::move(cl));
   }
   std::stable_sort(result.clusters.begin(), result.clusters.end(),
@@ -336,6 +232,18 @@ ClusterResult cluster_library(Library& library, const ClusterParams& params) {
 
 std::optional<ClusterResult> stored_clusters(const Library& library) {
   return detail::internal(library).catalog().stored_clusters();
+}
+
+void rename_cluster(const Library& library, int cluster, const std::string& name_in) {
+  std::string name = name_in;
+  while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) name.pop_back();
+  name.erase(0, std::min(name.size(), name.find_first_not_of(" \t\r\n")));
+  if (name.size() > 200) throw Error("a cluster name is at most 200 bytes", ErrorCode::InvalidArgument);
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7f) throw Error("a cluster name cannot hold control characters", ErrorCode::InvalidArgument);
+  if (!detail::internal(library).catalog().rename_cluster(cluster, name))
+    throw Error("no cluster " + std::to_string(cluster) + " in the stored clustering (run 'viewfinder clusters' first)",
+                ErrorCode::NotFound);
 }
 
 std::vector<int64_t> stored_cluster_members(const Library& library, int cluster, int limit, int offset) {

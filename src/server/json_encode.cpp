@@ -104,12 +104,17 @@ json clusters_json(const Library& library, const ClusterResult& c) {
     json reps = json::array();
     for (auto id : x.representatives)
       if (auto rec = library.photo(id)) reps.push_back(photo_summary(*rec));
-    cl.push_back({{"id", x.id}, {"size", x.size}, {"label", x.label}, {"representatives", reps}});
+    json facts = json::array();
+    for (auto& f : x.facts) facts.push_back({{"kind", f.kind}, {"text", f.text}, {"share", round_to(f.share, 4)}});
+    // "label" is what to show: the user's name when there is one, else the automatic label.
+    cl.push_back({{"id", x.id}, {"size", x.size}, {"label", x.title()}, {"auto_label", x.label},
+                  {"name", x.name.empty() ? json(nullptr) : json(x.name)}, {"facts", facts},
+                  {"representatives", reps}});
   }
   json sk = json::array();
   for (auto& [k, s] : c.silhouette_by_k) sk.push_back({{"k", k}, {"silhouette", round_to(s, 4)}});
   return json{{"computed", true}, {"k", c.k}, {"inertia", round_to(c.inertia, 4)}, {"silhouette", round_to(c.silhouette, 4)},
-              {"silhouette_by_k", sk}, {"clusters", cl}};
+              {"silhouette_by_k", sk}, {"clusters", cl}, {"note", c.note}};
 }
 
 std::string json_scalar_string(const json& v, const std::string& key) {

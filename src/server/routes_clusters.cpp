@@ -1,5 +1,6 @@
-// GET /api/clusters (the stored clustering) and POST /api/clusters (recompute, then reopen
-// the library so that every route sees the new clusters).
+// GET /api/clusters (the stored clustering), POST /api/clusters (recompute, then reopen
+// the library so that every route sees the new clusters) and POST /api/clusters/{id}
+// {"name": ...} (rename one cluster of the stored run).
 #include "common/value_parse.h"
 #include "server/json_encode.h"
 #include "server/routes.h"
@@ -45,11 +46,28 @@ Reply recompute(ServerState& s, const Request& req) {
   });
 }
 
+// The name goes to the cluster store through the server's library (derived tables are
+// written from read-only opens too); GET /api/clusters reads it back at once.
+Reply rename(ServerState& s, const Request& req) {
+  const int64_t id = parse_int(req.matches[1].str(), "cluster id", 0, INT32_MAX);  // clusters count from 0
+  json q = req.body.empty() ? json() : json::parse(req.body, nullptr, false);
+  if (!q.is_object() || !q.contains("name") || !(q["name"].is_string() || q["name"].is_null()))
+    throw HttpError{400, "send a JSON object {\"name\": \"...\"} (\"\" or null gives back the automatic label)"};
+  auto g = s.gen();
+  rename_cluster(*g->library, static_cast<int>(id), q["name"].is_null() ? "" : q["name"].get<std::string>());
+  auto c = stored_clusters(*g->library);
+  json body = clusters_json(*g->library, *c);
+  for (auto& cl : body["clusters"])
+    if (cl["id"] == id) return json_reply(cl);
+  throw HttpError{404, "no cluster " + std::to_string(id)};
+}
+
 }  // namespace
 
 void add_cluster_routes(RouteTable& routes) {
   routes.get("/api/clusters", stored);
   routes.post("/api/clusters", recompute);
+  routes.post(R"(/api/clusters/(\d+))", rename);
 }
 
 }  // namespace vf::server

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "server/json_encode.h"
+#include "server/photo_files.h"
 #include "server/routes.h"
 #include "server/server_state.h"
 #include "server/server_util.h"
@@ -124,7 +125,9 @@ Reply start_index(ServerState& s, const Request& req) {
 
 Reply health(ServerState& s, const Request&) {
   auto g = s.gen();
-  return json_reply({{"status", "ok"}, {"version", version()}, {"photos", g->info.photos}});
+  json body = {{"status", "ok"}, {"version", version()}, {"photos", g->info.photos}};
+  add_thumb_features(body);
+  return json_reply(body);
 }
 
 Reply openapi(ServerState& s, const Request&) {

@@ -1,16 +1,14 @@
 // Photo routes: the filtered list, one photo's metadata, its files (thumbnail, preview,
-// original) and the example photos of the start page.
+// original, thumbnails of other sizes) and the example photos of the start page.
 //
 // Files are only ever served by catalog id: the handler looks the photo up, resolves its
 // path with realpath, requires the result to lie inside the library roots (or the library's
 // thumbs/ for thumbnails), opens it and checks size and mtime against the catalog, so a
-// file swapped for a symlink to elsewhere, or replaced since indexing, is refused.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+// file swapped for a symlink to elsewhere, or replaced since indexing, is refused
+// (read_photo_file in photo_files.cpp).
 #include "common/value_parse.h"
 #include "server/json_encode.h"
+#include "server/photo_files.h"
 #include "server/request_rules.h"
 #include "server/routes.h"
 #include "server/server_state.h"
@@ -60,52 +58,17 @@ Reply photo_file(ServerState& s, const Request& req, const std::string& kind) {
   int64_t id = path_id(req);
   auto rec = g->library->photo(id);
   if (!rec) throw HttpError{404, "no photo with id " + std::to_string(id)};
+  if (kind == "thumb" && req.has_param("size")) return sized_thumb(s, *g, *rec, req.get_param_value("size"));
   std::string path;
-  std::vector<std::string> allowed;
   std::string mime = "image/jpeg";
   if (kind == "original") {
     path = rec->path;
-    allowed = g->roots;
     mime = rec->meta.mime.empty() ? "application/octet-stream" : rec->meta.mime;
   } else {
     path = kind == "preview" && !rec->preview_path.empty() ? rec->preview_path : rec->thumb_path;
-    allowed = {g->thumbs_root};
     if (path.empty()) throw HttpError{404, "photo " + std::to_string(id) + " has no cached " + kind};
   }
-  auto real = real_path(path);
-  if (!real) throw HttpError{404, "the file of photo " + std::to_string(id) + " is missing; re-index"};
-  bool inside = false;
-  for (auto& r : allowed) inside = inside || path_within(*real, r);
-  if (!inside) {
-    s.log.line("refused: photo " + std::to_string(id) + " resolves outside the library: " + *real);
-    throw HttpError{403, "the file of photo " + std::to_string(id) + " now resolves outside the library"};
-  }
-  int fd = ::open(real->c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) throw HttpError{404, "cannot open the file of photo " + std::to_string(id)};
-  struct stat st{};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw HttpError{403, "the file of photo " + std::to_string(id) + " is not a regular file"};
-  }
-  if (kind == "original") {
-    int64_t mtime_ns = int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-    // The catalog's size and mtime identify the indexed file; anything else is a different
-    // file now sitting at that path.
-    if (st.st_size != rec->meta.file_size || (rec->meta.mtime_ns && mtime_ns != rec->meta.mtime_ns)) {
-      ::close(fd);
-      throw HttpError{409, "the file of photo " + std::to_string(id) + " changed since it was indexed; re-index"};
-    }
-  }
-  std::string body;
-  body.resize(size_t(st.st_size));
-  size_t got = 0;
-  while (got < body.size()) {
-    ssize_t n = ::read(fd, body.data() + got, body.size() - got);
-    if (n <= 0) break;
-    got += size_t(n);
-  }
-  ::close(fd);
-  if (got != body.size()) throw HttpError{500, "short read on the file of photo " + std::to_string(id)};
+  std::string body = read_photo_file(s, *g, *rec, path, kind == "original");
   Reply reply;
   if (kind == "original") {
     std::string name = basename_of(rec->path);
@@ -128,7 +91,10 @@ void add_photo_routes(RouteTable& routes) {
   routes.get(R"(/api/photos/(\d+))", photo);
   for (const char* kind : {"thumb", "preview", "original"}) {
     std::string k = kind;
-    routes.get(R"(/api/photos/(\d+)/)" + k, [k](ServerState& s, const Request& req) { return photo_file(s, req, k); });
+    QueryParams accepted;
+    if (k == "thumb") accepted.names = {"size"};
+    routes.get(R"(/api/photos/(\d+)/)" + k, [k](ServerState& s, const Request& req) { return photo_file(s, req, k); },
+               accepted);
   }
   routes.get("/api/examples", examples);
 }

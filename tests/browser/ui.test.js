@@ -175,6 +175,8 @@ async function phoneChecks(browser) {
   await ph.waitForSelector(`${T('cluster-card')}, ${T('no-clusters')}`);
   const shown = await ph.locator(T('cluster-card')).count();
   check(shown === 0 || +(await ph.inputValue(T('clusters-k'))) === shown, `phone: the Groups box matches the ${shown} groups shown`);
+  const apiClusters = (await api('/api/clusters')).clusters;
+  check(apiClusters.length === shown && apiClusters.every((c) => c.size > 0), `phone: the API lists the same ${apiClusters.length} groups, none empty`);
   await pshot('17-phone-clusters.png');
   await phone.close();
 }
@@ -261,6 +263,38 @@ async function regionChecks(context) {
   if (native.region_search) check((await rpage.textContent('#results-title')).startsWith('Similar to a region'), 'region: the server answers the region query');
   await rpage.screenshot({ path: path.join(SHOTS, '20-region-query.png') });
   await rpage.close();
+}
+
+// ---- a 3x phone: the server's thumbnail sizes make tiles sharp ----
+async function sharpThumbChecks(browser) {
+  const health = await api('/api/health');
+  const sizes = (health.features && health.features.thumb_sizes) || [];
+  check(sizes.includes(512), `server lists thumbnail sizes (${sizes.join(', ')})`);
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, hasTouch: true, isMobile: true });
+  const ph = await phone.newPage();
+  ph.on('pageerror', (e) => jsErrors.push(String(e)));
+  await ph.goto(BASE + '/');
+  await ph.waitForSelector(`${T('result-tile')} img`);
+  await ph.waitForFunction(() => [...document.querySelectorAll('.tile img')].slice(0, 6).every((i) => i.complete && i.naturalWidth > 0));
+  // The loaded tiles (lazy ones below the fold have no currentSrc yet) whose originals are at
+  // least 512 px wide: each picks a file >= 512 px wide.
+  const tiles = await ph.evaluate(async () => Promise.all([...document.querySelectorAll('.tile img')].slice(0, 8).filter((img) => img.currentSrc).map(async (img) => {
+    const real = new Image();  // the chosen file's own pixels (naturalWidth is density-scaled)
+    real.src = img.currentSrc;
+    await real.decode().catch(() => {});
+    return { src: img.currentSrc.replace(location.origin, ''), px: real.naturalWidth, css: Math.round(img.getBoundingClientRect().width), id: img.closest('[data-id]').dataset.id };
+  })));
+  let judged = 0;
+  for (const t of tiles) {
+    const orig = (await api(`/api/photos/${t.id}`)).width;
+    if (orig < 512) continue;
+    judged++;
+    check(t.px >= 512 && t.px <= orig, `3x phone: a ${t.css} CSS px tile of a ${orig} px wide photo shows ${t.px} px (${t.src})`);
+  }
+  check(judged >= 2, `3x phone: ${judged} tiles with originals >= 512 px wide judged`);
+  check(tiles.some((t) => /thumb\?size=(512|1024)/.test(t.src)), '3x phone: the browser picks the server\'s larger thumbnails from srcset');
+  await ph.screenshot({ path: path.join(SHOTS, '13c-phone-3x-sharp.png') });
+  await phone.close();
 }
 
 async function main() {
@@ -470,6 +504,7 @@ async function main() {
     check(after > before, `re-index picked up new photos (${before} -> ${after}) and the status bar shows it`);
 
     await phoneChecks(browser);
+    await sharpThumbChecks(browser);
 
     await regionChecks(context);
 
