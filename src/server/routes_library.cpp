@@ -115,7 +115,9 @@ Reply start_index(ServerState& s, const Request& req) {
 
 Reply health(ServerState& s, const Request&) {
   auto g = s.gen();
-  return json_reply({{"status", "ok"}, {"version", version()}, {"photos", g->info.photos}});
+  // What the web UI may offer (docs/api.md): no extra thumbnail sizes are served yet.
+  json features = {{"explain", true}, {"region_search", true}};
+  return json_reply({{"status", "ok"}, {"version", version()}, {"photos", g->info.photos}, {"features", features}});
 }
 
 Reply openapi(ServerState& s, const Request&) {

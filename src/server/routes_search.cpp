@@ -6,6 +6,7 @@
 
 #include "common/value_parse.h"
 #include "server/json_encode.h"
+#include "server/region_query.h"
 #include "server/routes.h"
 #include "server/server_state.h"
 #include "server/server_util.h"
@@ -95,7 +96,7 @@ json query_from_params(const httplib::Request& req) {
   json q = json::object();
   json filters = json::object();
   static const std::set<std::string> options = {"k", "offset", "min_score", "alpha", "preset",
-                                                "colors", "negative_weight"};
+                                                "colors", "negative_weight", "region"};
   for (auto& [k, v] : req.params) {
     if (options.count(k)) q[k] = v;
     else filters[k] = v;
@@ -105,7 +106,8 @@ json query_from_params(const httplib::Request& req) {
 }
 
 // Runs a search in the request queue. `prepare` (upload checks) runs inside the slot too.
-Reply run_search(ServerState& s, SearchQuery q, const std::function<void(SearchQuery&)>& prepare = {}) {
+Reply run_search(ServerState& s, SearchQuery q, const std::function<void(SearchQuery&)>& prepare = {},
+                 std::optional<Region> region = std::nullopt) {
   if (q.positive_ids.empty() && q.negative_ids.empty() && !prepare && q.colors.empty())
     throw HttpError{400, "empty query: give an image upload, photo ids or colours"};
   auto g = s.gen();
@@ -122,22 +124,28 @@ Reply run_search(ServerState& s, SearchQuery q, const std::function<void(SearchQ
       extra_ms = ms_since(tp);
     }
     auto t0 = Clock::now();
-    SearchResults r = g->searcher(slot).search(q);
+    double region_ms = 0;
+    SearchResults r = region ? region_search(*g, slot, q, *region, region_ms) : g->searcher(slot).search(q);
     json hits = json::array();
     for (auto& h : r.hits) hits.push_back(hit_json(h));
     json t = timings_json(r.timings);
     t["queue_ms"] = queue_ms;
     t["validate_ms"] = extra_ms;
     t["server_ms"] = ms_since(t0) + queue_ms + extra_ms;
+    json query = {{"positive_ids", q.positive_ids}, {"negative_ids", q.negative_ids},
+                  {"uploads", q.positive_bytes.size()}, {"colors", q.colors}};
+    if (region) {
+      query["region"] = {region->x, region->y, region->w, region->h};
+      t["region_ms"] = region_ms;
+    }
+    // A single upload is kept under a token, so the heatmap of any result can be asked for.
+    if (q.positive_bytes.size() == 1) query["token"] = g->explain().remember_query(q.positive_bytes[0]);
     return json_reply({{"hits", hits},
                        {"matched", r.matched},
                        {"k", q.k},
                        {"offset", q.offset},
                        {"alpha", q.alpha},
-                       {"query", {{"positive_ids", q.positive_ids},
-                                  {"negative_ids", q.negative_ids},
-                                  {"uploads", q.positive_bytes.size()},
-                                  {"colors", q.colors}}},
+                       {"query", query},
                        {"timings", t}});
   });
 }
@@ -215,14 +223,14 @@ Reply search(ServerState& s, const Request& req) {
       sq.positive_bytes.emplace_back(up->content.begin(), up->content.end());
     }
   };
-  return run_search(s, std::move(sq), prepare);
+  return run_search(s, std::move(sq), prepare, region_from_json(q));
 }
 
 Reply search_similar(ServerState& s, const Request& req) {
   SearchQuery sq;
   apply_query_options(query_from_params(req), sq);
   sq.positive_ids = {path_id(req)};
-  return run_search(s, std::move(sq));
+  return run_search(s, std::move(sq), {}, region_from_json(query_from_params(req)));
 }
 
 Reply search_color(ServerState& s, const Request& req) {
