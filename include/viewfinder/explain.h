@@ -91,6 +91,8 @@ class Explainer {
   Explainer& operator=(const Explainer&) = delete;
 
   const ExplainParams& params() const { return params_; }
+  // Changes the knobs between calls (benchmarks); not while other threads use the Explainer.
+  void set_params(const ExplainParams& params) { params_ = params; }
 
   // Patch features of a picture (one forward).
   PatchGrid picture_patches(const RgbImage& picture);

@@ -14,23 +14,25 @@ namespace vf {
 
 namespace {
 
-float dot(const float* a, const float* b, int n) {
-  float s = 0;
-  for (int i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
-// Best cosine of each row of `a` against the rows of `b` (both L2-normalised, n x dim).
-std::vector<float> best_match(const PatchGrid& a, const PatchGrid& b) {
+// Best cosine of each patch of `a` against `b`'s patches and of each patch of `b` against
+// `a`'s, from one pass over the similarity matrix (both L2-normalised, n x dim).
+void best_matches(const PatchGrid& a, const PatchGrid& b, std::vector<float>& best_a, std::vector<float>& best_b) {
   const int na = a.rows * a.cols, nb = b.rows * b.cols, d = a.dim;
-  std::vector<float> best(na, -1.0f);
+  best_a.assign(na, -1.0f);
+  best_b.assign(nb, -1.0f);
   for (int i = 0; i < na; ++i) {
     const float* ai = &a.tokens[size_t(i) * d];
     float m = -1.0f;
-    for (int j = 0; j < nb; ++j) m = std::max(m, dot(ai, &b.tokens[size_t(j) * d], d));
-    best[i] = m;
+    for (int j = 0; j < nb; ++j) {
+      const float* bj = &b.tokens[size_t(j) * d];
+      float s = 0;
+#pragma omp simd reduction(+ : s)
+      for (int k = 0; k < d; ++k) s += ai[k] * bj[k];
+      m = std::max(m, s);
+      best_b[j] = std::max(best_b[j], s);
+    }
+    best_a[i] = m;
   }
-  return best;
 }
 
 void check_same_dim(const PatchGrid& a, const PatchGrid& b) {
@@ -108,14 +110,14 @@ Heatmaps match_heatmaps(const PatchGrid& query, const PatchGrid& photo) {
   h.query_cols = query.cols;
   h.photo_rows = photo.rows;
   h.photo_cols = photo.cols;
-  h.query_map = best_match(query, photo);
-  h.photo_map = best_match(photo, query);
+  best_matches(query, photo, h.query_map, h.photo_map);
   return h;
 }
 
 float region_containment(const PatchGrid& region, const PatchGrid& photo) {
   check_same_dim(region, photo);
-  auto best = best_match(region, photo);
+  std::vector<float> best, unused;
+  best_matches(region, photo, best, unused);
   double sum = 0;
   for (float b : best) sum += b;
   return best.empty() ? 0.0f : float(sum / best.size());
