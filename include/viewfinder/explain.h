@@ -38,6 +38,8 @@ struct PatchGrid {
   bool empty() const { return tokens.empty(); }
   // The patches whose centres lie inside `region` (at least one patch: the nearest).
   PatchGrid sub_grid(const Region& region) const;
+  // Their rows [row0, row1] and columns [col0, col1], inclusive.
+  void region_cells(const Region& region, int& row0, int& row1, int& col0, int& col1) const;
 };
 
 // Per-patch best cosine of each side against the other side's patches.
@@ -46,6 +48,10 @@ struct Heatmaps {
   std::vector<float> query_map, photo_map;  // row-major, top-left first
 };
 Heatmaps match_heatmaps(const PatchGrid& query, const PatchGrid& photo);
+// Only `region` of the query is matched: the photo map is against the region's patches, and
+// the query map keeps the query's whole grid (so it lies over the whole picture) with the
+// patches outside the region at the lowest value of either map.
+Heatmaps match_region_heatmaps(const PatchGrid& query, const Region& region, const PatchGrid& photo);
 
 // How well `region` (a query's patches) is contained in `photo`: for each region patch its
 // best cosine over the photo's patches, averaged. In [-1, 1].

@@ -81,9 +81,7 @@ Region parse_region(const std::string& text) {
   return r;
 }
 
-PatchGrid PatchGrid::sub_grid(const Region& region) const {
-  PatchGrid out;
-  out.dim = dim;
+void PatchGrid::region_cells(const Region& region, int& r0, int& r1, int& c0, int& c1) const {
   // Patch index range whose centres fall in the box; at least the patch under its centre.
   auto range = [](double start, double len, int n, int& lo, int& hi) {
     lo = int(std::ceil(start * n - 0.5));
@@ -92,15 +90,38 @@ PatchGrid PatchGrid::sub_grid(const Region& region) const {
     lo = std::clamp(lo, 0, n - 1);
     hi = std::clamp(hi, 0, n - 1);
   };
-  int r0, r1, c0, c1;
   range(region.y, region.h, rows, r0, r1);
   range(region.x, region.w, cols, c0, c1);
+}
+
+PatchGrid PatchGrid::sub_grid(const Region& region) const {
+  PatchGrid out;
+  out.dim = dim;
+  int r0, r1, c0, c1;
+  region_cells(region, r0, r1, c0, c1);
   out.rows = r1 - r0 + 1;
   out.cols = c1 - c0 + 1;
   for (int r = r0; r <= r1; ++r)
     out.tokens.insert(out.tokens.end(), tokens.begin() + (size_t(r) * cols + c0) * dim,
                       tokens.begin() + (size_t(r) * cols + c1 + 1) * dim);
   return out;
+}
+
+Heatmaps match_region_heatmaps(const PatchGrid& query, const Region& region, const PatchGrid& photo) {
+  Heatmaps h = match_heatmaps(query.sub_grid(region), photo);
+  int r0, r1, c0, c1;
+  query.region_cells(region, r0, r1, c0, c1);
+  // Outside the region: the lowest value of either map, so that a viewer stretching the map
+  // from its minimum shows it cold.
+  float lo = std::min(*std::min_element(h.query_map.begin(), h.query_map.end()),
+                      *std::min_element(h.photo_map.begin(), h.photo_map.end()));
+  std::vector<float> full(size_t(query.rows) * query.cols, lo);
+  for (int r = r0; r <= r1; ++r)
+    for (int c = c0; c <= c1; ++c) full[size_t(r) * query.cols + c] = h.query_map[size_t(r - r0) * h.query_cols + (c - c0)];
+  h.query_map = std::move(full);
+  h.query_rows = query.rows;
+  h.query_cols = query.cols;
+  return h;
 }
 
 Heatmaps match_heatmaps(const PatchGrid& query, const PatchGrid& photo) {

@@ -48,9 +48,8 @@ Reply explain(ServerState& s, const Request& req) {
     } else {
       q = ex.photo_patches({query})[0];
     }
-    if (region) q = q.sub_grid(*region);
     PatchGrid ph = ex.photo_patches({photo})[0];
-    Heatmaps maps = match_heatmaps(q, ph);
+    Heatmaps maps = region ? match_region_heatmaps(q, *region, ph) : match_heatmaps(q, ph);
     json out = {{"query_map", maps.query_map}, {"photo_map", maps.photo_map}};
     if (maps.query_rows == maps.photo_rows && maps.query_cols == maps.photo_cols) {
       out["grid"] = {maps.query_rows, maps.query_cols};

@@ -27,7 +27,7 @@ int cmd_explain(int argc, char** argv) {
   args.option("library", "DIR", "library directory", vf::default_library_dir()).alias('l');
   args.option("output", "FILE", "write PHOTO with its heatmap drawn over it (PNG)").alias('o');
   args.option("query-output", "FILE", "write QUERY with its heatmap drawn over it (PNG)");
-  args.option("region", "X,Y,W,H", "only this box of QUERY (fractions 0..1 of the picture as displayed)");
+  args.option("region", "X,Y,W,H", "match only this box of QUERY (fractions 0..1 of the picture as displayed)");
   args.option("size", "PX", "long edge of the PNG overlays", "512");
   args.option("model-dir", "DIR", "model to compute patch features with (default: the library's)");
   args.flag("json", "print the maps (row-major, top-left first) and timings as JSON");
@@ -53,9 +53,8 @@ int cmd_explain(int argc, char** argv) {
 
     auto t0 = std::chrono::steady_clock::now();
     vf::PatchGrid q = vf::cli_explain::query_patches(query, *lib, ex);
-    if (region) q = q.sub_grid(*region);
     vf::PatchGrid p = vf::cli_explain::query_patches(photo, *lib, ex);
-    vf::Heatmaps maps = vf::match_heatmaps(q, p);
+    vf::Heatmaps maps = region ? vf::match_region_heatmaps(q, *region, p) : vf::match_heatmaps(q, p);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
     if (args.has("output")) {
@@ -64,7 +63,6 @@ int cmd_explain(int argc, char** argv) {
     }
     if (args.has("query-output")) {
       auto pic = vf::cli_explain::query_picture(query, *lib, size);
-      if (region) pic = vf::crop_region(pic, *region);
       write_file(args.get("query-output"), vf::encode_png(vf::heatmap_overlay(pic, maps.query_map, maps.query_rows, maps.query_cols)));
     }
     if (args.has("json")) {
