@@ -129,15 +129,20 @@ int eval(const std::string& library_dir, const fs::path& out) {
   struct Mode {
     std::string name;
     float patch_weight;  // < 0: whole picture
+    bool from_crop;
   };
-  std::vector<Mode> modes = {{"whole picture, global", -1}, {"region crop, global (first stage)", 0},
-                             {"region, patch re-rank of top 60", 1}, {"region, 0.5 global + 0.5 patch", 0.5f}};
+  std::vector<Mode> modes = {{"whole picture, global", -1, false},
+                             {"region crop, global (first stage only)", 0, false},
+                             {"region, re-rank top 60 by patch containment, region patches from the whole picture's grid", 1, false},
+                             {"region, re-rank top 60 by patch containment, region patches from a forward of the crop", 1, true},
+                             {"region, re-rank top 60 by 0.5 global + 0.5 containment (whole-picture grid)", 0.5f, false}};
   json report = json::object();
   if (std::getenv("VF_REGION_MODES_SKIP")) modes.clear();
   vf::Explainer ex(*lib);  // one patch cache for every mode
   for (auto& m : modes) {
     vf::ExplainParams ep;
     ep.patch_weight = std::max(0.0f, m.patch_weight);
+    ep.region_from_crop = m.from_crop;
     ep.cache_bytes = int64_t(512) << 20;
     ex.set_params(ep);
     double sum = 0, ms = 0;

@@ -81,6 +81,9 @@ struct ExplainParams {
   // Region search: semantic = patch_weight * containment + (1 - patch_weight) * the first
   // stage's cosine (0: no re-rank, the crop's global search alone).
   float patch_weight = 1.0f;
+  // Region search: the region's patches from the whole query picture's grid (same scale as
+  // the candidates' patches), or from a forward of the crop alone (finer, out of context).
+  bool region_from_crop = false;
 };
 
 struct RegionSearchTimings {

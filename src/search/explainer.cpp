@@ -217,7 +217,8 @@ SearchResults Explainer::region_search(Searcher& searcher, const SearchQuery& ba
   std::vector<int64_t> ids;
   for (auto& h : res.hits) ids.push_back(h.id);
   bool rerank = params_.patch_weight > 0;
-  PatchGrid region_grid = rerank ? picture_patches(crop) : PatchGrid{};
+  PatchGrid region_grid;
+  if (rerank) region_grid = params_.region_from_crop ? picture_patches(crop) : picture_patches(picture).sub_grid(region);
   auto grids = rerank ? photo_patches(ids) : std::vector<PatchGrid>(ids.size());
   t.features_ms = ms_since(t2);
 
