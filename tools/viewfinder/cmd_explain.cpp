@@ -1,7 +1,9 @@
 // viewfinder explain: why a photo matched a query. For each patch of one picture, its best
 // cosine against the other picture's patches, drawn as a heatmap over the photo (PNG), and
 // the maps themselves with --json.
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <iostream>
 
@@ -19,6 +21,14 @@ void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   if (!out) throw vf::Error(path + ": cannot write", vf::ErrorCode::Io);
 }
 
+// The picture shrunk to `size` on its long edge (never enlarged).
+vf::RgbImage fit(vf::RgbImage pic, int size) {
+  int long_edge = std::max(pic.width, pic.height);
+  if (long_edge <= size) return pic;
+  double s = double(size) / long_edge;
+  return vf::resize_picture(pic, std::max(1, int(std::lround(pic.width * s))), std::max(1, int(std::lround(pic.height * s))));
+}
+
 int cmd_explain(int argc, char** argv) {
   vf::cli::Args args("explain", "QUERY PHOTO",
                      "Show why PHOTO matched QUERY: for each patch of PHOTO, its best cosine against\n"
@@ -28,7 +38,7 @@ int cmd_explain(int argc, char** argv) {
   args.option("output", "FILE", "write PHOTO with its heatmap drawn over it (PNG)").alias('o');
   args.option("query-output", "FILE", "write QUERY with its heatmap drawn over it (PNG)");
   args.option("region", "X,Y,W,H", "match only this box of QUERY (fractions 0..1 of the picture as displayed)");
-  args.option("size", "PX", "long edge of the PNG overlays", "512");
+  args.option("size", "PX", "long edge of the PNG overlays (never enlarged)", "512");
   args.option("model-dir", "DIR", "model to compute patch features with (default: the library's)");
   args.flag("json", "print the maps (row-major, top-left first) and timings as JSON");
   args.epilog("examples:\n"
@@ -58,11 +68,11 @@ int cmd_explain(int argc, char** argv) {
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
     if (args.has("output")) {
-      auto pic = vf::cli_explain::query_picture(photo, *lib, size);
+      auto pic = fit(vf::cli_explain::query_picture(photo, *lib, size), size);
       write_file(args.get("output"), vf::encode_png(vf::heatmap_overlay(pic, maps.photo_map, maps.photo_rows, maps.photo_cols)));
     }
     if (args.has("query-output")) {
-      auto pic = vf::cli_explain::query_picture(query, *lib, size);
+      auto pic = fit(vf::cli_explain::query_picture(query, *lib, size), size);
       write_file(args.get("query-output"), vf::encode_png(vf::heatmap_overlay(pic, maps.query_map, maps.query_rows, maps.query_cols)));
     }
     if (args.has("json")) {
