@@ -170,6 +170,7 @@ int eval(const std::string& library_dir, const fs::path& out) {
   // machine says little: process CPU time / engine threads is the 2-core figure.
   vf::EngineParams engine;
   if (const char* prec = std::getenv("VF_PRECISION")) engine.precision = vf::parse_precision(prec);
+  if (const char* threads = std::getenv("VF_THREADS")) engine.threads = std::atoi(threads);
   vf::Explainer hx(*lib, engine);
   vf::SearchQuery sq;
   sq.k = 12;
