@@ -6,6 +6,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include <unistd.h>
+
 #include "viewfinder/explain.h"
 
 namespace {
@@ -92,7 +94,8 @@ TEST(Overlay, DrawsTheMapAndEncodesPng) {
 TEST(Explainer, PatchGridCoversTheWholePictureAsDisplayed) {
   const std::string model = std::string(VF_SHARED_DIR) + "/golden/models/tiny";
   if (!std::filesystem::exists(model)) GTEST_SKIP() << "no golden tiny model";
-  auto lib = vf::Library::open(std::filesystem::temp_directory_path() / "vf-test-explain-lib");
+  auto dir = std::filesystem::temp_directory_path() / ("vf-test-explain-" + std::to_string(::getpid()));
+  auto lib = vf::Library::open(dir.string());
   vf::EngineParams ep;
   ep.model_dir = model;
   vf::Explainer ex(*lib, ep);
@@ -113,6 +116,8 @@ TEST(Explainer, PatchGridCoversTheWholePictureAsDisplayed) {
   ASSERT_TRUE(back);
   EXPECT_GT(vf::region_containment(g, *back), 0.99f);  // the same picture, through PNG
   EXPECT_FALSE(ex.recall_query("no-such-token"));
+  lib.reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
