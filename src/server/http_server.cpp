@@ -429,6 +429,7 @@ int serve(const ServerParams& params) {
   server::add_photo_routes(routes);
   server::add_duplicate_routes(routes);
   server::add_cluster_routes(routes);
+  server::add_explain_routes(routes);
   server::add_library_routes(routes);
   routes.get(".*", server::static_file, {.any = true});
   server::install_cross_cutting(*svr, state, routes);

@@ -11,6 +11,7 @@ void add_photo_routes(RouteTable& routes);       // routes_photos.cpp: /api/phot
 void add_library_routes(RouteTable& routes);     // routes_library.cpp: stats, index, health, openapi
 void add_duplicate_routes(RouteTable& routes);   // routes_duplicates.cpp: /api/duplicates
 void add_cluster_routes(RouteTable& routes);     // routes_clusters.cpp: /api/clusters
+void add_explain_routes(RouteTable& routes);     // routes_explain.cpp: /api/explain
 
 // The query of POST /api/search (a JSON body, a multipart form or query parameters) without
 // running it; `uploads` receives the form's image parts, unchecked. Throws HttpError or

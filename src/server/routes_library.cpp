@@ -125,7 +125,9 @@ Reply start_index(ServerState& s, const Request& req) {
 
 Reply health(ServerState& s, const Request&) {
   auto g = s.gen();
-  json body = {{"status", "ok"}, {"version", version()}, {"photos", g->info.photos}};
+  // What the web UI may offer (docs/api.md "features").
+  json body = {{"status", "ok"}, {"version", version()}, {"photos", g->info.photos},
+               {"features", {{"explain", true}, {"region_search", true}}}};
   add_thumb_features(body);
   return json_reply(body);
 }

@@ -7,6 +7,7 @@
 #include "common/value_parse.h"
 #include "server/json_encode.h"
 #include "server/request_rules.h"
+#include "server/region_query.h"
 #include "server/routes.h"
 #include "server/server_state.h"
 #include "server/server_util.h"
@@ -93,7 +94,7 @@ void apply_query_options(const json& q, SearchQuery& out) {
 }
 
 // The query parameters of the search routes: these options and every filter.
-const QueryParams kSearchParams{{"k", "offset", "min_score", "alpha", "preset", "colors", "negative_weight"}, true};
+const QueryParams kSearchParams{{"k", "offset", "min_score", "alpha", "preset", "colors", "negative_weight", "region"}, true};
 
 // Query parameters of a GET (?k=..&alpha=..&date_from=..) as a JSON query object (the route
 // has refused unknown parameters already).
@@ -109,7 +110,8 @@ json query_from_params(const httplib::Request& req) {
 }
 
 // Runs a search in the request queue. `prepare` (upload checks) runs inside the slot too.
-Reply run_search(ServerState& s, SearchQuery q, const std::function<void(SearchQuery&)>& prepare = {}) {
+Reply run_search(ServerState& s, SearchQuery q, const std::function<void(SearchQuery&)>& prepare = {},
+                 std::optional<Region> region = std::nullopt) {
   if (q.positive_ids.empty() && q.negative_ids.empty() && !prepare && q.colors.empty())
     throw HttpError{400, "empty query: give an image upload, photo ids or colours"};
   auto g = s.gen();
@@ -127,22 +129,28 @@ Reply run_search(ServerState& s, SearchQuery q, const std::function<void(SearchQ
       extra_ms = ms_since(tp);
     }
     auto t0 = Clock::now();
-    SearchResults r = g->searcher(slot).search(q);
+    double region_ms = 0;
+    SearchResults r = region ? region_search(*g, slot, q, *region, region_ms) : g->searcher(slot).search(q);
     json hits = json::array();
     for (auto& h : r.hits) hits.push_back(hit_json(h));
     json t = timings_json(r.timings);
     t["queue_ms"] = round_to(queue_ms, 1);
     t["validate_ms"] = round_to(extra_ms, 1);
     t["server_ms"] = round_to(ms_since(t0) + queue_ms + extra_ms, 1);
+    json query = {{"positive_ids", q.positive_ids}, {"negative_ids", q.negative_ids},
+                  {"uploads", q.positive_bytes.size()}, {"colors", q.colors}};
+    if (region) {
+      query["region"] = {region->x, region->y, region->w, region->h};
+      t["region_ms"] = round_to(region_ms, 1);
+    }
+    // A single upload is kept under a token, so the heatmap of any result can be asked for.
+    if (q.positive_bytes.size() == 1) query["token"] = g->explain().remember_query(q.positive_bytes[0]);
     return json_reply({{"hits", hits},
                        {"matched", r.matched},
                        {"k", q.k},
                        {"offset", q.offset},
                        {"alpha", round_to(q.alpha, 4)},
-                       {"query", {{"positive_ids", q.positive_ids},
-                                  {"negative_ids", q.negative_ids},
-                                  {"uploads", q.positive_bytes.size()},
-                                  {"colors", q.colors}}},
+                       {"query", query},
                        {"timings", t}});
   });
 }
@@ -230,14 +238,14 @@ Reply search(ServerState& s, const Request& req) {
       sq.positive_bytes.emplace_back(up->content.begin(), up->content.end());
     }
   };
-  return run_search(s, std::move(sq), prepare);
+  return run_search(s, std::move(sq), prepare, region_from_json(q));
 }
 
 Reply search_similar(ServerState& s, const Request& req) {
   SearchQuery sq;
   apply_query_options(query_from_params(req), sq);
   sq.positive_ids = {path_id(req)};
-  return run_search(s, std::move(sq));
+  return run_search(s, std::move(sq), {}, region_from_json(query_from_params(req)));
 }
 
 Reply search_color(ServerState& s, const Request& req) {

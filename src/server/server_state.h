@@ -15,6 +15,7 @@
 
 #include "common/time_util.h"
 #include "server/http_server.h"
+#include "viewfinder/explain.h"
 #include "viewfinder/library.h"
 #include "viewfinder/search.h"
 #include "viewfinder/server.h"
@@ -42,6 +43,15 @@ struct Generation {
   std::list<std::pair<std::string, json>> dupes_cache;
 
   Searcher& searcher(int /*slot*/) { return *shared_searcher; }
+
+  // Patch features for /api/explain and region search (routes_explain.cpp), made on first use.
+  std::mutex explain_mu;
+  std::unique_ptr<Explainer> explainer;
+  Explainer& explain() {
+    std::lock_guard<std::mutex> lock(explain_mu);
+    if (!explainer) explainer = std::make_unique<Explainer>(*library, engine);
+    return *explainer;
+  }
 };
 
 // POST /api/index runs here, one at a time, on its own thread.

@@ -187,7 +187,8 @@ def run(c, srv, photos):
         served = {"/api/search", "/api/search/similar/{id}", "/api/search/color", "/api/photos",
                   "/api/photos/{id}", "/api/photos/{id}/thumb", "/api/photos/{id}/preview",
                   "/api/photos/{id}/original", "/api/examples", "/api/duplicates", "/api/clusters",
-                  "/api/stats", "/api/index/status", "/api/index", "/api/health", "/api/openapi.yaml"}
+                  "/api/stats", "/api/index/status", "/api/index", "/api/health", "/api/openapi.yaml",
+                  "/api/explain"}
         c.check(served <= set(doc["paths"]), f"OpenAPI documents every endpoint (missing {served - set(doc['paths'])})")
     except ImportError:
         print("  (python3-yaml missing: OpenAPI structure not checked)")

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "explain_cli.h"
 #include "search_cli_common.h"
 #include "viewfinder/viewfinder.h"
 
@@ -81,6 +82,8 @@ int cmd_search(int argc, char** argv) {
   args.option("negative-weight", "W", "weight of negative examples", "0.5");
   vf::cli_search::add_filter_options(args);
   args.option("model-dir", "DIR", "model to embed query files with (default: the library's)");
+  args.option("region", "X,Y,W,H", "search for this box of the query picture (fractions 0..1, as displayed)");
+  args.option("rerank", "N", "--region: candidates re-ranked by patch matching", "60");
   args.flag("json", "print JSON (hits, scores, metadata, timings)");
   args.epilog("examples:\n"
               "  viewfinder search beach.jpg\n"
@@ -88,7 +91,8 @@ int cmd_search(int argc, char** argv) {
               "  viewfinder search +sunset.jpg +sea.jpg -people.jpg\n"
               "  viewfinder search --color '#ff0000'                  find red photos\n"
               "  viewfinder search portrait.jpg --preset portrait --from 2019-01-01 --make canon\n"
-              "  viewfinder search --folder ~/Pictures/2020 --min-rating 4   list by date");
+              "  viewfinder search --folder ~/Pictures/2020 --min-rating 4   list by date\n"
+              "  viewfinder search id:42 --region 0.1,0.2,0.3,0.3   photos containing that part of #42");
   if (!args.parse(argc, argv)) return args.exit_code();
   return vf::cli::guarded([&] {
     auto lib = vf::Library::open(args.get("library"), /*read_only=*/true);
@@ -118,7 +122,9 @@ int cmd_search(int argc, char** argv) {
     if (listing && q.filters.empty())
       throw vf::Error("give a query (image, id, +/- examples), --color, or at least one filter",
                       vf::ErrorCode::InvalidArgument);
-    auto res = listing ? searcher.list(q.filters, q.k, q.offset) : searcher.search(q);
+    auto res = listing ? searcher.list(q.filters, q.k, q.offset)
+               : args.has("region") ? vf::cli_explain::region_search(*lib, searcher, q, args.positionals(), args.get("region"), ep, args.get_int("rerank"))
+                                    : searcher.search(q);
     if (args.has("json")) {
       json hits = json::array();
       for (const auto& h : res.hits) {
