@@ -66,8 +66,6 @@ RgbImage decode_picture_bytes(const std::vector<uint8_t>& bytes, const std::stri
 RgbImage crop_region(const RgbImage& picture, const Region& region);
 // The picture resized to width x height (bicubic, as the model input is).
 RgbImage resize_picture(const RgbImage& picture, int width, int height);
-// PNG bytes of an RGB picture (libvips).
-std::vector<uint8_t> encode_png(const RgbImage& picture);
 // The picture with `map` (rows x cols, stretched from its min to its max) drawn over it as a
 // heatmap (blue -> red), blended half and half.
 RgbImage heatmap_overlay(const RgbImage& picture, const std::vector<float>& map, int rows, int cols);

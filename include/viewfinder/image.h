@@ -119,6 +119,14 @@ PhotoMetadata read_metadata(const std::string& path);
 // Decodes to RGB with orientation applied and alpha composited, shrinking on load so that
 // the result's shortest edge is >= min_short_edge (0: full size). Throws vf::Error.
 RgbImage decode_rgb(const std::string& path, int min_short_edge = 0, const DecodeLimits& = {});
+// The same from encoded bytes (an upload), shrinking on load so that the long edge stays
+// >= min_long_edge (0: full size); `name` is used in messages.
+RgbImage decode_rgb_bytes(const uint8_t* data, size_t size, const std::string& name, int min_long_edge = 0,
+                          const DecodeLimits& = {});
+// Pillow-exact bicubic resize (the model's preprocessing filter) to width x height.
+RgbImage resize_rgb(const RgbImage& picture, int width, int height);
+// The picture as a PNG file's bytes. Throws vf::Error.
+std::vector<uint8_t> encode_png(const RgbImage& picture);
 
 // A JPEG of the picture in the bytes (orientation applied, alpha composited) whose long edge
 // is min(long_edge, the picture's): shrunk on load, never upscaled. For thumbnails made on

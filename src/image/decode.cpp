@@ -480,6 +480,34 @@ RgbImage decode_rgb(const std::string& path, int min_short_edge, const DecodeLim
   return image::decode_buffer(bytes.data(), bytes.size(), path, req).rgb;
 }
 
+RgbImage decode_rgb_bytes(const uint8_t* data, size_t size, const std::string& name, int min_long_edge,
+                          const DecodeLimits& limits) {
+  image::DecodeRequest req;
+  req.limits = limits;
+  req.min_long_edge = min_long_edge;
+  return image::decode_buffer(data, size, name, req).rgb;
+}
+
+RgbImage resize_rgb(const RgbImage& picture, int width, int height) {
+  return image::resize_bicubic_pillow(picture, width, height);
+}
+
+std::vector<uint8_t> encode_png(const RgbImage& picture) {
+  image::ensure_initialised();
+  vips::VImage img = vips::VImage::new_from_memory(const_cast<uint8_t*>(picture.pixels.data()), picture.pixels.size(),
+                                                   picture.width, picture.height, 3, VIPS_FORMAT_UCHAR);
+  void* buf = nullptr;
+  size_t len = 0;
+  try {
+    img.write_to_buffer(".png", &buf, &len);
+  } catch (const vips::VError& e) {
+    throw Error(std::string("PNG encoding failed: ") + e.what(), ErrorCode::Generic);
+  }
+  std::vector<uint8_t> out(static_cast<uint8_t*>(buf), static_cast<uint8_t*>(buf) + len);
+  g_free(buf);
+  return out;
+}
+
 bool looks_like_image(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;

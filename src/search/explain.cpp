@@ -1,13 +1,11 @@
 // Patch-level similarity: regions, heatmaps, region containment, and the pictures they are
 // drawn on (display picture, crop, overlay, PNG). The engine side is in explainer.cpp.
-#include <vips/vips8>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
-#include "image/image_internal.h"
 #include "viewfinder/explain.h"
 
 namespace vf {
@@ -165,9 +163,8 @@ RgbImage load_display_picture(const PhotoRecord& photo, int min_long_edge) {
 }
 
 RgbImage decode_picture_bytes(const std::vector<uint8_t>& bytes, const std::string& name) {
-  image::DecodeRequest req;
-  req.min_long_edge = 1280;  // shrink on load: a region needs detail, not 24 MP
-  return image::decode_buffer(bytes.data(), bytes.size(), name, req).rgb;
+  // Shrink on load: a region needs detail, not 24 MP.
+  return decode_rgb_bytes(bytes.data(), bytes.size(), name, 1280);
 }
 
 RgbImage crop_region(const RgbImage& picture, const Region& region) {
@@ -186,24 +183,7 @@ RgbImage crop_region(const RgbImage& picture, const Region& region) {
 }
 
 RgbImage resize_picture(const RgbImage& picture, int width, int height) {
-  return image::resize_bicubic_pillow(picture, width, height);
-}
-
-std::vector<uint8_t> encode_png(const RgbImage& picture) {
-  image::ensure_initialised();
-  vips::VImage img = vips::VImage::new_from_memory(const_cast<uint8_t*>(picture.pixels.data()),
-                                                   picture.pixels.size(), picture.width, picture.height,
-                                                   3, VIPS_FORMAT_UCHAR);
-  void* buf = nullptr;
-  size_t len = 0;
-  try {
-    img.write_to_buffer(".png", &buf, &len);
-  } catch (const vips::VError& e) {
-    throw Error(std::string("PNG encoding failed: ") + e.what(), ErrorCode::Generic);
-  }
-  std::vector<uint8_t> out(static_cast<uint8_t*>(buf), static_cast<uint8_t*>(buf) + len);
-  g_free(buf);
-  return out;
+  return resize_rgb(picture, width, height);
 }
 
 RgbImage heatmap_overlay(const RgbImage& picture, const std::vector<float>& map, int rows, int cols) {

@@ -6,7 +6,6 @@
 #include <random>
 #include <sstream>
 
-#include "image/image_internal.h"
 #include "viewfinder/explain.h"
 
 namespace vf {
@@ -35,7 +34,7 @@ ModelPicture model_picture(const RgbImage& rgb, const ModelInfo& m, int max_side
   out.height = side(rgb.height);
   RgbImage sized = (out.width == rgb.width && out.height == rgb.height)
                        ? rgb
-                       : image::resize_bicubic_pillow(rgb, out.width, out.height);
+                       : resize_rgb(rgb, out.width, out.height);
   const size_t plane = size_t(out.width) * out.height;
   out.pixels.resize(3 * plane);
   for (size_t i = 0; i < plane; ++i)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "server/http_server.h"
+#include "viewfinder/explain.h"
 #include "viewfinder/search.h"
 
 namespace vf::server {
@@ -16,6 +17,9 @@ void add_explain_routes(RouteTable& routes);     // routes_explain.cpp: /api/exp
 // The query of POST /api/search (a JSON body, a multipart form or query parameters) without
 // running it; `uploads` receives the form's image parts, unchecked. Throws HttpError or
 // vf::Error on bad input (also what fuzz/fuzz_http.cpp drives).
-SearchQuery search_request_query(const Request& req, std::vector<const httplib::MultipartFormData*>& uploads);
+// The search a POST /api/search asks for (JSON body, multipart or query string); `region`,
+// when given, receives the region box it names (docs/api.md "Region search").
+SearchQuery search_request_query(const Request& req, std::vector<const httplib::MultipartFormData*>& uploads,
+                                 std::optional<Region>* region = nullptr);
 
 }  // namespace vf::server

@@ -211,7 +211,8 @@ void check_upload(const ServerParams& params, const httplib::MultipartFormData& 
 
 }  // namespace
 
-SearchQuery search_request_query(const Request& req, std::vector<const httplib::MultipartFormData*>& uploads) {
+SearchQuery search_request_query(const Request& req, std::vector<const httplib::MultipartFormData*>& uploads,
+                                 std::optional<Region>* region) {
   json q;
   if (req.is_multipart_form_data()) {
     q = query_from_multipart(req, uploads);
@@ -223,6 +224,7 @@ SearchQuery search_request_query(const Request& req, std::vector<const httplib::
   }
   SearchQuery sq;
   apply_query_options(q, sq);
+  if (region) *region = region_from_json(q);
   return sq;
 }
 
@@ -230,7 +232,8 @@ namespace {
 
 Reply search(ServerState& s, const Request& req) {
   std::vector<const httplib::MultipartFormData*> uploads;
-  SearchQuery sq = search_request_query(req, uploads);
+  std::optional<Region> region;
+  SearchQuery sq = search_request_query(req, uploads, &region);
   std::function<void(SearchQuery&)> prepare;
   if (!uploads.empty()) prepare = [&s, &uploads](SearchQuery& sq) {
     for (auto* up : uploads) {
@@ -238,7 +241,7 @@ Reply search(ServerState& s, const Request& req) {
       sq.positive_bytes.emplace_back(up->content.begin(), up->content.end());
     }
   };
-  return run_search(s, std::move(sq), prepare, region_from_json(q));
+  return run_search(s, std::move(sq), prepare, region);
 }
 
 Reply search_similar(ServerState& s, const Request& req) {
