@@ -69,6 +69,8 @@ at_1m = [x for x in vec if x["n"] >= 1_000_000 and x["factory"] != "Flat"]
 goals["1m_p50_lt_10ms_at_recall_0.95"] = (any(x["p50_ms"] < 10 and x["recall_at_10"] >= 0.95 for x in at_1m)
                                           if at_1m else None)
 print(json.dumps({"bench": "index", "cpus": os.cpu_count(), "load_before": sys.argv[2],
-                  "index_vs_engine_ratio": ratio, "stages": vitb[-1]["stages"] if vitb else None,
+                  "index_vs_engine_ratio": ratio,
+                  "pipeline_vs_engine_ratio": vitb[-1]["pipeline_vs_engine_ratio"] if vitb else None,
+                  "stages": vitb[-1]["stages"] if vitb else None,
                   "load_after": sys.argv[3], "goals": goals, "results": results}))
 PYEOF
