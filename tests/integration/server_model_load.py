@@ -42,9 +42,11 @@ def main():
             st, _, first = upload(srv.port, img)
             c.check(st == 200 and first and first["hits"] and first["hits"][0]["semantic"] > 0.99,
                     f"first upload query embeds with the model loaded at start ({st}, {first and first.get('error')})")
-            st, _, second = upload(srv.port, img)
-            c.check(st == 200 and second["hits"][0]["id"] == first["hits"][0]["id"], "a later query agrees")
-            print(f"first query timings {json.dumps(first['timings'])}; later {json.dumps(second['timings'])}")
+            st2, _, second = upload(srv.port, img)
+            ok = st == 200 and st2 == 200 and bool(first and first["hits"] and second and second["hits"])
+            c.check(ok and second["hits"][0]["id"] == first["hits"][0]["id"], "a later query agrees")
+            if ok:
+                print(f"first query timings {json.dumps(first['timings'])}; later {json.dumps(second['timings'])}")
             if c.failures:
                 print(srv.log_text()[-2000:])
 
