@@ -191,7 +191,7 @@ TEST(Library, PipelineOutputIsIngestFiles) {
     paths.push_back(photos + "/" + std::to_string(i) + ".jpg");
     fs::copy_file(sources[i], paths.back());
   }
-  std::ofstream(photos + "/broken.jpg") << "not a photo";
+  std::ofstream(photos + "/broken.jpg") << "\xff\xd8\xff\xe0 not really a jpeg";
   auto lib = vf::Library::open(tmp.path + "/lib");
   auto params = params_for(photos);
   params.commit_every = 2;  // several commits on the commit thread
