@@ -71,12 +71,31 @@ struct IndexFailure {
   std::string reason;
 };
 
+// Where one index() run spent its time (seconds of wall time unless said otherwise): what
+// `bench/run index` reports to show which stage stalls the engine.
+struct IndexStageTimes {
+  double open_engine = 0;  // model load (mmap + weight packing); 0 when already open
+  double scan = 0;         // listing files, comparing with the catalog, metadata-only changes
+  double pipeline = 0;     // decode -> embed -> commit, first photo to last commit
+  double finish = 0;       // final vector-store build and save
+  // Inside the pipeline. The decoder stages are summed over the decoder threads (thread-seconds).
+  double decode = 0;        // read + hash + decode + metadata + model input + thumbnails + features
+  double thumb_write = 0;   // thumbnail files written to the cache
+  double embed = 0;         // engine forward passes
+  double engine_wait = 0;   // the engine waiting for decoded photos (the stall this table finds)
+  double commit = 0;        // catalog rows, commits, vector-store upkeep (own thread)
+  double queue_mean = 0;    // decoded photos waiting when the engine took a batch
+  int queue_capacity = 0;
+  int decode_threads = 0;
+};
+
 struct IndexReport {
   int64_t scanned = 0, added = 0, changed = 0, moved = 0, deleted = 0, unchanged = 0;
   int64_t embedded = 0, reembedded = 0, failed = 0;
   std::vector<IndexFailure> failures;
   double seconds = 0;
   double images_per_s = 0;
+  IndexStageTimes stages;
 };
 
 struct LibraryInfo {

@@ -95,6 +95,9 @@ class Searcher {
   SearchResults search(const SearchQuery& query);
   // Filters alone: matching photos sorted by capture time (newest first).
   SearchResults list(const Filters& filters, int k, int offset);
+  // Opens the engine now instead of on the first image query (`serve` calls it at start so
+  // that no query pays the model load). Throws vf::Error as the first image query would.
+  void load_model();
 
  private:
   struct Impl;

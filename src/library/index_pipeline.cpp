@@ -1,6 +1,10 @@
-// The decode -> embed -> commit pipeline: decoder threads ingest files (pixels, metadata,
-// thumbnails) into a bounded queue; this thread embeds them in batches and commits rows every
-// params.commit_every photos, bringing the vector stores along after each commit.
+// The decode -> embed -> commit pipeline, three stages on their own threads joined by bounded
+// queues so that the engine never waits on anything but decoding:
+//   decoder threads  ingest files (pixels, metadata, thumbnails written to the cache)
+//   this thread      embeds them in batches (the engine; nothing else runs here)
+//   commit thread    writes the rows, commits every params.commit_every photos and brings the
+//                    vector stores along; the only thread that touches the Indexer's report
+// Each stage's time lands in report.stages (what `bench/run index` prints).
 #include <unistd.h>
 
 #include <atomic>
@@ -9,6 +13,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "catalog/photo_row.h"
@@ -44,6 +49,10 @@ class BoundedQueue {
   bool empty() {
     std::lock_guard<std::mutex> lk(mu_);
     return q_.empty();
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return q_.size();
   }
   void close() {
     std::lock_guard<std::mutex> lk(mu_);
@@ -98,8 +107,15 @@ bool thumb_exists(const std::string& library_dir, const std::string& rel) {
 
 // One file through ingestion (decoder thread): pixels for the model, metadata, thumbnails
 // written to the cache. Never throws: a failure is recorded in the result.
-Decoded decode_job(const Job& job, const IngestParams& ip, int crop, const std::string& dir) {
+struct DecoderClock {
+  std::atomic<int64_t> decode_ns{0}, write_ns{0};
+};
+
+int64_t ns_since(double t0) { return static_cast<int64_t>((now_s() - t0) * 1e9); }
+
+Decoded decode_job(const Job& job, const IngestParams& ip, int crop, const std::string& dir, DecoderClock& clock) {
   Decoded d;
+  double t0 = now_s();
   d.job = job;
   try {
     IngestParams p = ip;
@@ -108,6 +124,8 @@ Decoded decode_job(const Job& job, const IngestParams& ip, int crop, const std::
     if (!h.empty() && thumb_exists(dir, thumb_rel_path(h, ".jpg"))) p.thumb_size = 0;
     if (!h.empty() && thumb_exists(dir, thumb_rel_path(h, ".preview.jpg"))) p.preview_size = 0;
     d.photo = ingest_file(d.job.path, p);
+    clock.decode_ns += ns_since(t0);
+    t0 = now_s();
     const std::string& ch = d.photo.meta.content_hash;
     if (d.photo.model_input.size() != static_cast<size_t>(3) * crop * crop)
       throw Error(d.job.path + ": decoder returned no model input");
@@ -119,6 +137,7 @@ Decoded decode_job(const Job& job, const IngestParams& ip, int crop, const std::
       if (!thumb_exists(dir, d.thumb_rel)) d.thumb_rel.clear();
       if (!thumb_exists(dir, d.preview_rel)) d.preview_rel.clear();
     }
+    clock.write_ns += ns_since(t0);
     d.photo.thumb_jpeg.clear();
     d.photo.preview_jpeg.clear();
     d.ok = true;
@@ -143,7 +162,7 @@ class DecoderPool {
         for (;;) {
           size_t i = next_.fetch_add(1);
           if (i >= jobs.size() || stop_) break;
-          if (!queue_.push(decode_job(jobs[i], ip, crop, dir))) break;
+          if (!queue_.push(decode_job(jobs[i], ip, crop, dir, clock_))) break;
         }
         if (--live_ == 0) queue_.close();
       });
@@ -157,8 +176,11 @@ class DecoderPool {
   bool pop(Decoded* d) { return queue_.pop(d); }
   // Nothing decoded is waiting and nothing more will come.
   bool drained() { return queue_.empty() && live_ == 0; }
+  size_t waiting() { return queue_.size(); }
+  const DecoderClock& clock() const { return clock_; }
 
  private:
+  DecoderClock clock_;
   BoundedQueue<Decoded> queue_;
   std::atomic<size_t> next_{0};
   std::atomic<bool> stop_{false};
@@ -168,19 +190,58 @@ class DecoderPool {
 
 }  // namespace
 
-// Embeds decoded photos in batches and writes their rows (and failures); commits every
-// params.commit_every photos.
-class EmbedCommitter {
+// Photos the engine is done with, in the order they were decoded: failures (ok == false) and
+// embedded photos, whose vectors are the rows of `embeddings` in order.
+struct CommitItem {
+  std::vector<Decoded> photos;
+  std::vector<float> embeddings;
+};
+
+// The commit thread's work: writes rows (and failures), commits every params.commit_every
+// photos, reports progress. Only this thread touches the Indexer's report and stores.
+class Committer {
  public:
-  explicit EmbedCommitter(Indexer& ix)
-      : ix_(ix), db_(ix.db), crop_(ix.engine->info().crop_size),
+  Committer(Indexer& ix, int64_t total)
+      : ix_(ix), db_(ix.db), total_(total), t0_(now_s()),
         ins_(db_, catalog::photo_upsert_sql()),
         fail_(db_, "INSERT OR REPLACE INTO failures (path, reason, mtime_ns, file_size) VALUES (?, ?, ?, ?)"),
         unfail_(db_, "DELETE FROM failures WHERE path = ?"),
         drop_(db_, "DELETE FROM photos WHERE id = ?") {}
 
-  void add(Decoded d) { pending_.push_back(std::move(d)); }
-  size_t pending() const { return pending_.size(); }
+  void write(CommitItem& item) {
+    const double t = now_s();
+    const std::string now = now_iso_utc();
+    size_t row = 0;
+    for (Decoded& d : item.photos) {
+      ++done_;
+      if (!d.ok) {
+        record_failure(d);
+        progress(d.job.path, "failed: " + d.error);
+        continue;
+      }
+      write_photo(d, &item.embeddings[row++ * static_cast<size_t>(ix_.dim)], now);
+      progress(d.job.path, "");
+    }
+    if (since_commit_ >= ix_.params.commit_every) commit();
+    ix_.report.stages.commit += now_s() - t;
+  }
+
+  void commit() {
+    if (!txn_) return;
+    bump_generation(db_);
+    txn_->commit();
+    txn_.reset();
+    since_commit_ = 0;
+    ix_.apply_pending();
+    ix_.maybe_save(false);
+  }
+
+ private:
+  void progress(const std::string& path, const std::string& message) {
+    const double el = now_s() - t0_;
+    const double rate = el > 0 ? static_cast<double>(done_) / el : 0;
+    ix_.emit("embed", total_, done_, rate, rate > 0 ? static_cast<double>(total_ - done_) / rate : 0, path, message);
+  }
 
   void record_failure(const Decoded& d) {
     ++ix_.report.failed;
@@ -195,32 +256,6 @@ class EmbedCommitter {
     ++since_commit_;
   }
 
-  void flush_batch() {
-    if (pending_.empty()) return;
-    const int b = static_cast<int>(pending_.size());
-    const size_t plane = static_cast<size_t>(3) * crop_ * crop_;
-    pixels_.resize(static_cast<size_t>(b) * plane);
-    for (int i = 0; i < b; ++i)
-      std::memcpy(&pixels_[static_cast<size_t>(i) * plane], pending_[i].photo.model_input.data(), sizeof(float) * plane);
-    std::vector<float> emb = ix_.engine->embed(pixels_.data(), b, crop_, crop_, ix_.params.pooling);
-    begin();
-    std::string now = now_iso_utc();
-    for (int i = 0; i < b; ++i) write_photo(pending_[i], &emb[static_cast<size_t>(i) * ix_.dim], now);
-    pending_.clear();
-    if (since_commit_ >= ix_.params.commit_every) commit();
-  }
-
-  void commit() {
-    if (!txn_) return;
-    bump_generation(db_);
-    txn_->commit();
-    txn_.reset();
-    since_commit_ = 0;
-    ix_.apply_pending();
-    ix_.maybe_save(false);
-  }
-
- private:
   void begin() {
     if (!txn_) txn_ = std::make_unique<Transaction>(db_);
   }
@@ -259,10 +294,92 @@ class EmbedCommitter {
 
   Indexer& ix_;
   sqlite3* db_;
-  const int crop_;
+  const int64_t total_;
+  const double t0_;
+  int64_t done_ = 0;
   Stmt ins_, fail_, unfail_, drop_;
   std::unique_ptr<Transaction> txn_;
   int64_t since_commit_ = 0;
+};
+
+
+// The commit stage on its own thread. Closing and joining happen in the destructor on every
+// path out of the pipeline; an error on the thread is rethrown by finish().
+class CommitThread {
+ public:
+  CommitThread(Indexer& ix, int64_t total, size_t queue_size) : queue_(queue_size), committer_(ix, total) {
+    thread_ = std::thread([this] {
+      try {
+        CommitItem item;
+        while (queue_.pop(&item)) committer_.write(item);
+        committer_.commit();
+      } catch (...) {
+        error_ = std::current_exception();
+        queue_.close();  // the engine thread stops at its next push
+      }
+    });
+  }
+  ~CommitThread() {
+    queue_.close();
+    if (thread_.joinable()) thread_.join();
+  }
+  // False when the commit thread has stopped on an error (finish() rethrows it).
+  bool push(CommitItem item) { return queue_.push(std::move(item)); }
+  void finish() {
+    queue_.close();
+    if (thread_.joinable()) thread_.join();
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  BoundedQueue<CommitItem> queue_;
+  Committer committer_;
+  std::exception_ptr error_;
+  std::thread thread_;
+};
+
+// The engine stage: batches of decoded photos through the model, handed on to the commit thread.
+class Embedder {
+ public:
+  Embedder(Indexer& ix, CommitThread& commits) : ix_(ix), commits_(commits), crop_(ix.engine->info().crop_size) {}
+
+  void add(Decoded d) { pending_.push_back(std::move(d)); }
+  size_t pending() const { return pending_.size(); }
+  bool pass_failure(Decoded d) {
+    CommitItem item;
+    item.photos.push_back(std::move(d));
+    return send(std::move(item));
+  }
+  bool flush() {
+    if (pending_.empty()) return true;
+    const double t = now_s();
+    const int b = static_cast<int>(pending_.size());
+    const size_t plane = static_cast<size_t>(3) * crop_ * crop_;
+    pixels_.resize(static_cast<size_t>(b) * plane);
+    for (int i = 0; i < b; ++i)
+      std::memcpy(&pixels_[static_cast<size_t>(i) * plane], pending_[i].photo.model_input.data(), sizeof(float) * plane);
+    CommitItem item;
+    item.embeddings = ix_.engine->embed(pixels_.data(), b, crop_, crop_, ix_.params.pooling);
+    embed_s += now_s() - t;
+    for (auto& d : pending_) d.photo.model_input = {};  // the committer needs no pixels
+    item.photos = std::move(pending_);
+    pending_.clear();
+    return send(std::move(item));
+  }
+
+  double embed_s = 0, wait_s = 0;
+
+ private:
+  bool send(CommitItem item) {
+    const double t = now_s();
+    const bool ok = commits_.push(std::move(item));
+    wait_s += now_s() - t;  // a full commit queue stalls the engine too
+    return ok;
+  }
+
+  Indexer& ix_;
+  CommitThread& commits_;
+  const int crop_;
   std::vector<Decoded> pending_;
   std::vector<float> pixels_;
 };
@@ -274,34 +391,49 @@ void Indexer::pipeline(std::vector<Job>& jobs) {
   int threads = params.decode_threads;
   if (threads <= 0) threads = std::clamp(static_cast<int>(std::thread::hardware_concurrency()) / 2, 2, 8);
   threads = std::min<int>(threads, static_cast<int>(jobs.size()));
+  const size_t queue_size = static_cast<size_t>(std::max(2 * batch, 4 * threads));
 
-  EmbedCommitter committer(*this);
-  DecoderPool decoders(jobs, threads, static_cast<size_t>(std::max(2 * batch, 4 * threads)), ip, mi.crop_size,
-                       lib.dir());
-  const int64_t total = static_cast<int64_t>(jobs.size());
-  int64_t done = 0;
-  double t0 = now_s();
-  Decoded d;
-  while (decoders.pop(&d)) {
-    ++done;
-    if (!d.ok) {
-      committer.record_failure(d);
-      emit("embed", total, done, 0, 0, d.job.path, "failed: " + d.error);
-    } else {
-      committer.add(std::move(d));
-      // Embed a full batch, or a partial one when the decoders have nothing ready (so the
-      // model never idles waiting for a batch to fill at the end of the run).
-      if (static_cast<int>(committer.pending()) >= batch || decoders.drained()) committer.flush_batch();
+  const double t0 = now_s();
+  CommitThread commits(*this, static_cast<int64_t>(jobs.size()), 4);
+  Embedder embedder(*this, commits);
+  double queue_sum = 0;
+  int64_t batches = 0;
+  {
+    DecoderPool decoders(jobs, threads, queue_size, ip, mi.crop_size, lib.dir());
+    Decoded d;
+    bool running = true;
+    for (;;) {
+      const double tw = now_s();
+      if (!decoders.pop(&d)) break;
+      embedder.wait_s += now_s() - tw;
+      if (!d.ok) {
+        running = embedder.pass_failure(std::move(d));
+      } else {
+        embedder.add(std::move(d));
+        // Embed a full batch, or a partial one when the decoders have nothing ready (so the
+        // model never idles waiting for a batch to fill at the end of the run).
+        if (static_cast<int>(embedder.pending()) >= batch || decoders.drained()) {
+          queue_sum += static_cast<double>(decoders.waiting());
+          ++batches;
+          running = embedder.flush();
+        }
+      }
+      d = Decoded{};
+      if (!running) break;  // the commit thread failed: finish() says why
     }
-    double el = now_s() - t0;
-    double rate = el > 0 ? static_cast<double>(done) / el : 0;
-    emit("embed", total, done, rate, rate > 0 ? static_cast<double>(total - done) / rate : 0, d.job.path);
-    d = Decoded{};
+    if (running) embedder.flush();
+    report.stages.decode = static_cast<double>(decoders.clock().decode_ns.load()) / 1e9;
+    report.stages.thumb_write = static_cast<double>(decoders.clock().write_ns.load()) / 1e9;
   }
-  committer.flush_batch();
-  committer.commit();
-  double el = now_s() - t0;
+  commits.finish();
+  const double el = now_s() - t0;
   report.images_per_s = el > 0 ? static_cast<double>(report.embedded) / el : 0;
+  report.stages.pipeline = el;
+  report.stages.embed = embedder.embed_s;
+  report.stages.engine_wait = embedder.wait_s;
+  report.stages.queue_mean = batches > 0 ? queue_sum / static_cast<double>(batches) : 0;
+  report.stages.queue_capacity = static_cast<int>(queue_size);
+  report.stages.decode_threads = threads;
   maybe_save(true);
 }
 

@@ -81,6 +81,8 @@ IndexReport Indexer::run() {
   std::vector<std::string> roots;
   for (const auto& r : params.roots) roots.push_back(normalize_path(r));
   const std::string model_dir = open_engine();
+  report.stages.open_engine = now_s() - t_start;
+  const double t_scan = now_s();
 
   emit("scan", 0, 0, 0, 0);
   auto files = scan_roots(roots, lib.dir(), [&](int64_t n) { emit("scan", 0, n, 0, 0); });
@@ -90,8 +92,11 @@ IndexReport Indexer::run() {
 
   ChangeSet changes = scan_changes(roots, files, known);
   apply_metadata_changes(changes);
+  report.stages.scan = now_s() - t_scan;
   if (!changes.jobs.empty()) pipeline(changes.jobs);
+  const double t_finish = now_s();
   finish_stores();
+  report.stages.finish = now_s() - t_finish;
   report.seconds = now_s() - t_start;
   emit("done", report.scanned, report.scanned, report.images_per_s, 0);
   return report;

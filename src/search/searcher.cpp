@@ -394,6 +394,8 @@ Searcher::~Searcher() = default;
 
 SearchResults Searcher::search(const SearchQuery& query) { return impl_->run(query); }
 
+void Searcher::load_model() { impl_->ensure_engine(); }
+
 SearchResults Searcher::list(const Filters& filters, int k, int offset) {
   auto t0 = Clock::now();
   if (k <= 0) throw Error("k must be at least 1", ErrorCode::InvalidArgument);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <iostream>
 #include <set>
 
 #include "server/server_util.h"
@@ -68,6 +69,16 @@ std::shared_ptr<Generation> ServerState::load_generation() const {
   if (g->engine.model_dir.empty()) g->engine.model_dir = g->library->model_dir();
   g->shared_searcher = std::make_unique<Searcher>(*g->library, g->engine);
   g->info = g->library->info();
+  // The model loads here, at start (and on reload, before the swap), not in the first query.
+  // A library without a usable model (nothing indexed, model moved) still serves filters and
+  // text; its image queries report the reason, as before.
+  if (!g->engine.model_dir.empty()) {
+    try {
+      g->shared_searcher->load_model();
+    } catch (const Error& e) {
+      std::cerr << "warning: model not loaded at start: " << e.what() << "\n";
+    }
+  }
   auto rp = real_path(g->library->dir());
   g->thumbs_root = rp ? *rp : g->library->dir();
 

@@ -176,6 +176,64 @@ TEST(Library, StoredEmbeddingIsTheEngines) {
   }
 }
 
+// The pipeline (decoder threads -> engine -> commit thread) stores exactly what ingest_file
+// gives for each file: embedding, metadata, both thumbnails byte for byte; failures pass
+// through the commit thread too; and the run reports where its time went.
+TEST(Library, PipelineOutputIsIngestFiles) {
+  TempDir tmp;
+  const std::string photos = tmp.path + "/photos";
+  fs::create_directories(photos);
+  const std::string cam = kShared + "/photos/camera_exif/metadata-extractor/";
+  const std::vector<std::string> sources = {cam + "Canon EOS 5D.jpg", cam + "Canon EOS 450D.jpg", flower(1),
+                                            flower(81), flower(161)};
+  std::vector<std::string> paths;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    paths.push_back(photos + "/" + std::to_string(i) + ".jpg");
+    fs::copy_file(sources[i], paths.back());
+  }
+  std::ofstream(photos + "/broken.jpg") << "\xff\xd8\xff\xe0 not really a jpeg";
+  auto lib = vf::Library::open(tmp.path + "/lib");
+  auto params = params_for(photos);
+  params.commit_every = 2;  // several commits on the commit thread
+  const vf::IndexReport r = lib->index(params);
+  EXPECT_EQ(r.embedded, static_cast<int64_t>(paths.size()));
+  EXPECT_EQ(r.failed, 1);
+  EXPECT_GT(r.stages.embed, 0);
+  EXPECT_GT(r.stages.decode, 0);
+  EXPECT_GT(r.stages.pipeline, 0);
+  EXPECT_EQ(r.stages.decode_threads, 2);
+
+  vf::EngineParams ep;
+  ep.model_dir = kTiny;
+  ep.threads = 1;
+  auto engine = vf::Engine::open(ep);
+  auto bytes = [](const std::string& f) {
+    std::ifstream in(f, std::ios::binary);
+    return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+  };
+  for (const auto& path : paths) {
+    const auto want = vf::ingest_file(path);
+    const auto rec = lib->photo_by_path(path);
+    ASSERT_TRUE(rec) << path;
+    const auto e_want = engine->embed(want.model_input.data(), 1, 224, 224, vf::Pooling::CLS);
+    const auto e_got = lib->embedding(rec->id);
+    ASSERT_EQ(e_got.size(), e_want.size());
+    double dot = 0;
+    for (size_t k = 0; k < e_got.size(); ++k) dot += double(e_got[k]) * e_want[k];
+    EXPECT_GT(dot, 0.9999) << path;  // fp16 storage
+    EXPECT_EQ(rec->meta.content_hash, want.meta.content_hash);
+    EXPECT_EQ(rec->meta.width, want.meta.width);
+    EXPECT_EQ(rec->meta.height, want.meta.height);
+    EXPECT_EQ(rec->meta.orientation, want.meta.orientation);
+    EXPECT_EQ(rec->meta.capture_time, want.meta.capture_time);
+    EXPECT_EQ(rec->meta.model, want.meta.model);
+    EXPECT_EQ(bytes(rec->thumb_path), want.thumb_jpeg) << path;
+    EXPECT_EQ(bytes(rec->preview_path), want.preview_jpeg) << path;
+  }
+  ASSERT_EQ(lib->failures().size(), 1u);
+  EXPECT_NE(lib->failures()[0].path.find("broken.jpg"), std::string::npos);
+}
+
 TEST(Library, ModelOrPoolingChangeReembeds) {
   TempDir tmp;
   std::string photos = tmp.path + "/photos";
