@@ -131,6 +131,7 @@ Reply run_search(ServerState& s, SearchQuery q, const std::function<void(SearchQ
     t["server_ms"] = ms_since(t0) + queue_ms + extra_ms;
     return json_reply({{"hits", hits},
                        {"matched", r.matched},
+                       {"filter_matches", filter_matches_json(r)},
                        {"k", q.k},
                        {"offset", q.offset},
                        {"alpha", q.alpha},

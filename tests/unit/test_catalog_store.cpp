@@ -161,6 +161,29 @@ TEST(CatalogPhotoRow, FilterTableHasTheFilterColumns) {
   EXPECT_NO_THROW(Stmt(db.get(), "SELECT id FROM photos WHERE " + w.clause));
 }
 
+// Issue 11: a dropdown's value matches exactly ("=" in the one parser), free text is a substring.
+TEST(CatalogPhotoRow, ExactCameraFilterIsNotASubstring) {
+  Db db(":memory:", false);
+  vf::detail::exec_sql(db.get(), vf::catalog::filter_table_ddl());
+  vf::detail::exec_sql(db.get(), "INSERT INTO photos (id, path, folder, model, lens) VALUES "
+                                 "(1, '/a', '/', 'Canon EOS 5D', 'EF 50mm'), (2, '/b', '/', 'Canon EOS 5D Mark III', 'EF 50mm f/1.8')");
+  auto ids_for = [&](const std::map<std::string, std::string>& params) {
+    auto w = vf::catalog::build_filter_sql(vf::filters_from_params(params), "1");
+    Stmt s(db.get(), "SELECT id FROM photos WHERE " + w.clause + " ORDER BY id");
+    for (size_t i = 0; i < w.binds.size(); ++i) {
+      if (auto* t = std::get_if<std::string>(&w.binds[i])) s.bind(int(i) + 1, *t);
+    }
+    std::vector<int64_t> ids;
+    while (s.step()) ids.push_back(s.col_int64(0));
+    return ids;
+  };
+  EXPECT_EQ(ids_for({{"model", "Canon EOS 5D"}}), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(ids_for({{"model", "=Canon EOS 5D"}}), (std::vector<int64_t>{1}));
+  EXPECT_EQ(ids_for({{"camera", "=Canon EOS 5D Mark III"}}), (std::vector<int64_t>{2}));
+  EXPECT_EQ(ids_for({{"lens", "=EF 50mm"}}), (std::vector<int64_t>{1}));
+  EXPECT_EQ(ids_for({{"lens", "ef 50"}}), (std::vector<int64_t>{1, 2}));
+}
+
 TEST(VectorStore, FaissUpsertReplacesRemoveAndFilteredSearch) {
   const int d = 16;
   auto x = unit_vectors(50, d, 7);

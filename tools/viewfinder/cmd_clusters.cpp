@@ -56,14 +56,18 @@ int cmd_clusters(int argc, char** argv) {
         json reps = json::array();
         for (int64_t id : c.representatives) {
           auto p = lib->photo(id);
-          reps.push_back({{"id", id}, {"path", p ? p->path : ""}});
+          {
+            nlohmann::json rj = {{"id", id}};
+            vf::put_path(rj, "path", p ? p->path : "");
+            reps.push_back(rj);
+          }
         }
         clusters.push_back({{"id", c.id}, {"size", c.size}, {"label", c.label}, {"representatives", reps}});
       }
       json by_k = json::array();
       for (const auto& [k, s] : r->silhouette_by_k) by_k.push_back({{"k", k}, {"silhouette", s}});
       std::cout << json{{"k", r->k}, {"inertia", r->inertia}, {"silhouette", r->silhouette},
-                        {"silhouette_by_k", by_k}, {"clusters", clusters}}.dump(1) << "\n";
+                        {"silhouette_by_k", by_k}, {"clusters", clusters}}.dump(1, ' ', false, json::error_handler_t::replace) << "\n";
       return 0;
     }
     std::cout << std::fixed << std::setprecision(4);
