@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include "viewfinder/viewfinder.h"
 
@@ -304,4 +305,77 @@ TEST(LibrarySafety, StaleTempFilesAreRemovedAtTheNextRun) {
   EXPECT_FALSE(fs::exists(dead));
   EXPECT_FALSE(fs::exists(libdir + "/index.faiss.tmp.4194303"));
   EXPECT_TRUE(fs::exists(live));
+}
+
+// Issue 11: a file time is not a capture time. Old catalogs stored it as one ('file:mtime'):
+// they are migrated at open and their unchanged files' metadata re-read once, nothing embedded.
+TEST(LibraryFileTimes, OldFileMtimeRowsMoveAndDateFiltersUseCaptureTimesOnly) {
+  Sandbox box;
+  std::string photos = box.path + "/photos", libdir = box.path + "/lib";
+  fs::create_directories(photos);
+  for (int i = 1; i <= 3; ++i) fs::copy_file(flower(i), photos + "/f" + std::to_string(i) + ".jpg");
+  {
+    auto lib = vf::Library::open(libdir);
+    lib->index(params_for(photos));
+    auto rec = lib->photo_by_path(photos + "/f1.jpg");
+    ASSERT_TRUE(rec);
+    ASSERT_TRUE(rec->meta.capture_time.empty()) << "flowers17 photos have no capture date";
+    EXPECT_FALSE(rec->meta.file_time.empty());
+    EXPECT_GT(rec->meta.file_time_unix, 0);
+  }
+  // Make it look like a catalog of metadata version 1.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((libdir + "/catalog.sqlite3").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "UPDATE photos SET capture_time = '2020-01-02T03:04:05', capture_unix = 1577934245,"
+                           " capture_time_source = 'file:mtime', file_time = NULL, file_time_unix = NULL,"
+                           " meta_version = NULL; DELETE FROM meta WHERE key = 'file_times_split'",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto lib = vf::Library::open(libdir);
+  auto rec = lib->photo_by_path(photos + "/f1.jpg");
+  ASSERT_TRUE(rec);
+  EXPECT_TRUE(rec->meta.capture_time.empty());
+  EXPECT_EQ(rec->meta.file_time, "2020-01-02T03:04:05");
+  EXPECT_EQ(rec->meta.file_time_unix, 1577934245);
+
+  auto r = lib->index(params_for(photos));
+  EXPECT_EQ(r.embedded, 0);
+  EXPECT_EQ(r.metadata_refreshed, 3);
+  rec = lib->photo_by_path(photos + "/f1.jpg");
+  EXPECT_NE(rec->meta.file_time, "2020-01-02T03:04:05");  // re-read from the file
+  EXPECT_TRUE(rec->meta.capture_time.empty());
+  r = lib->index(params_for(photos));
+  EXPECT_EQ(r.metadata_refreshed, 0);  // once
+
+  vf::Searcher searcher(*lib);
+  vf::Filters f = vf::filters_from_params({{"date_from", "2000-01-01"}});
+  auto res = searcher.list(f, 10, 0);
+  EXPECT_EQ(res.matched, 0);  // no capture times
+  ASSERT_EQ(res.filter_matches.size(), 1u);
+  f.include_file_times = true;
+  EXPECT_EQ(searcher.list(f, 10, 0).matched, 3);
+}
+
+// Issue 11: "no results" says which filter excluded everything.
+TEST(LibraryFilters, EmptyResultsNameTheFilter) {
+  Sandbox box;
+  std::string photos = box.path + "/photos";
+  fs::create_directories(photos);
+  for (int i = 1; i <= 2; ++i) fs::copy_file(flower(i), photos + "/f" + std::to_string(i) + ".jpg");
+  auto lib = vf::Library::open(box.path + "/lib");
+  lib->index(params_for(photos));
+  vf::Searcher searcher(*lib);
+  auto res = searcher.list(vf::filters_from_params({{"make", "=Nikon"}, {"format", "jpeg"}}), 10, 0);
+  EXPECT_TRUE(res.hits.empty());
+  ASSERT_EQ(res.filter_matches.size(), 2u);
+  std::map<std::string, int64_t> by_filter;
+  for (auto& m : res.filter_matches) by_filter[m.filter] = m.matched;
+  EXPECT_EQ(by_filter["make==Nikon"], 0);
+  EXPECT_EQ(by_filter["format=jpeg"], 2);
+  // With results, nothing is explained.
+  EXPECT_TRUE(searcher.list(vf::filters_from_params({{"format", "jpeg"}}), 10, 0).filter_matches.empty());
 }
