@@ -233,13 +233,17 @@ int cmd_index(int argc, char** argv) {
     params.allow_empty_root = args.has("allow-empty-root");
     params.follow_symlinks = args.has("follow-symlinks");
     if (params.batch_size < 1 || params.batch_size > 1024) throw vf::Error("--batch must be 1..1024", vf::ErrorCode::InvalidArgument);
-    for (const auto& r : params.roots) {
-      std::error_code ec;
-      if (!params.allow_empty_root && !fs::exists(r, ec) && ec != std::errc::permission_denied)
-        throw vf::Error(r + ": no such file or directory", vf::ErrorCode::NotFound);
-    }
     bool json_mode = args.has("json");
     std::string library_dir = args.get("library");
+    // A missing root of an existing library is the library's to judge (an unmounted share
+    // holding its photos stops the run with its own message); otherwise fail before creating one.
+    std::error_code lib_ec;
+    const bool library_exists = fs::exists(library_dir + "/catalog.sqlite3", lib_ec);
+    for (const auto& r : params.roots) {
+      std::error_code ec;
+      if (!library_exists && !fs::exists(r, ec) && ec != std::errc::permission_denied)
+        throw vf::Error(r + ": no such file or directory", vf::ErrorCode::NotFound);
+    }
     auto lib = vf::Library::open(library_dir);
     if (args.has("estimate")) return run_estimate(*lib, params, json_mode, std::max(1, args.get_int("sample")));
 
