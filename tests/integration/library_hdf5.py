@@ -65,15 +65,17 @@ try:
 
     # An imported library searches by image without --model when the exporter's model
     # directory exists here (recorded at import), and otherwise names the flag (issue 11).
-    q = run("search", "--library", lib2, f"{photos}/{sorted(os.listdir(photos))[0]}", "-k", "3", "--json")
+    query = f"{tmp}/query.jpg"  # not in the library: it must be embedded with the model
+    shutil.copy(f"{photos}/{sorted(os.listdir(photos))[0]}", query)
+    q = run("search", "--library", lib2, query, "-k", "3", "--json")
     assert len(json.loads(q.stdout)["hits"]) == 3, q.stdout
     db2 = sqlite3.connect(f"{lib2}/catalog.sqlite3")
     db2.execute("DELETE FROM meta WHERE key='model_dir'")
     db2.commit()
     db2.close()
-    q = run("search", "--library", lib2, f"{photos}/{sorted(os.listdir(photos))[0]}", "-k", "3", ok=False)
+    q = run("search", "--library", lib2, query, "-k", "3", ok=False)
     assert q.returncode != 0 and "--model DIR" in q.stderr, q.stderr
-    q = run("search", "--library", lib2, f"{photos}/{sorted(os.listdir(photos))[0]}", "-k", "3", "--model", MODEL, "--json")
+    q = run("search", "--library", lib2, query, "-k", "3", "--model", MODEL, "--json")
     assert len(json.loads(q.stdout)["hits"]) == 3, q.stdout
 
     # A file name that is not UTF-8: the UTF-8 dataset holds U+FFFD forms (h5py reads it), the
