@@ -54,6 +54,17 @@ std::string fmt(double v, int prec = 3) {
   return s.str();
 }
 
+// "No results" with filters: which one excluded everything (each filter alone, counted).
+void print_filter_matches(const vf::SearchResults& res) {
+  bool one_empty = false;
+  for (const auto& m : res.filter_matches) {
+    std::cout << "  " << m.filter << " alone matches " << m.matched << " photos"
+              << (m.matched == 0 ? "  <- excludes everything" : "") << "\n";
+    one_empty = one_empty || m.matched == 0;
+  }
+  if (!one_empty && res.filter_matches.size() > 1) std::cout << "  each matches some photos; together they match none\n";
+}
+
 int cmd_search(int argc, char** argv) {
   vf::cli::Args args("search", "QUERY...",
                      "Find photos like the query. QUERY words: an image file, an indexed photo's path or id\n"
@@ -141,14 +152,7 @@ int cmd_search(int argc, char** argv) {
       std::cout << "no results";
       if (res.matched >= 0 && !q.filters.empty()) std::cout << " (" << res.matched << " photos match the filters)";
       std::cout << "\n";
-      // Which filter excluded everything: each one alone.
-      bool one_empty = false;
-      for (const auto& m : res.filter_matches) {
-        std::cout << "  " << m.filter << " alone matches " << m.matched << " photos"
-                  << (m.matched == 0 ? "  <- excludes everything" : "") << "\n";
-        one_empty = one_empty || m.matched == 0;
-      }
-      if (!one_empty && res.filter_matches.size() > 1) std::cout << "  each matches some photos; together they match none\n";
+      print_filter_matches(res);
       return 0;
     }
     int rank = q.offset;
