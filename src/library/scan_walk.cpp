@@ -55,19 +55,19 @@ struct Walk {
     if (!entered.insert({sb.st_dev, sb.st_ino}).second) return;
     std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(path.c_str()), ::closedir);
     if (!d) return unreadable(path, errno);
-    std::vector<std::string> names;
+    std::vector<std::pair<std::string, unsigned char>> names;  // name, d_type
     bool any_entry = false;
     errno = 0;
     while (dirent* e = ::readdir(d.get())) {
       if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
       any_entry = true;
       if (e->d_name[0] == '.') continue;  // ".", "..", hidden files and AppleDouble forks
-      names.emplace_back(e->d_name);
+      names.emplace_back(e->d_name, e->d_type);
     }
     if (errno != 0) return unreadable(path, errno);  // a listing cut short is not a listing
     d.reset();
     if (!any_entry) out.empty_dirs.push_back(path);
-    for (auto& n : names) entry(path == "/" ? "/" + n : path + "/" + n);
+    for (auto& [n, type] : names) entry(path == "/" ? "/" + n : path + "/" + n, type);
   }
 
   // A symlink is followed when its target lies inside a root, or with --follow-symlinks.
@@ -92,15 +92,20 @@ struct Walk {
     }
   }
 
-  void entry(const std::string& p) {
-    struct stat lsb;
-    if (::lstat(p.c_str(), &lsb) != 0) return;  // gone between readdir and lstat
-    if (S_ISLNK(lsb.st_mode)) return link(p);
-    if (S_ISDIR(lsb.st_mode)) {
+  // d_type saves an lstat per file where the file system fills it in (most do).
+  void entry(const std::string& p, unsigned char type) {
+    mode_t mode = type == DT_REG ? S_IFREG : type == DT_DIR ? S_IFDIR : type == DT_LNK ? S_IFLNK : 0;
+    if (mode == 0) {
+      struct stat lsb;
+      if (::lstat(p.c_str(), &lsb) != 0) return;  // gone between readdir and lstat
+      mode = lsb.st_mode;
+    }
+    if (S_ISLNK(mode)) return link(p);
+    if (S_ISDIR(mode)) {
       if (p != library_dir && p != real_library) directory(p);  // the library's own thumbnails never index themselves
       return;
     }
-    if (S_ISREG(lsb.st_mode)) add_file(p);
+    if (S_ISREG(mode)) add_file(p);
   }
 };
 
