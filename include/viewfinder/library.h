@@ -52,6 +52,11 @@ struct IndexParams {
   std::string faiss_factory;        // "" = choose by size (Flat < 100k <= IVF-Flat < 1M <= compressed)
   int commit_every = 64;            // photos per catalog transaction
   bool prune_missing = true;        // delete catalog rows whose files are gone (under the roots)
+  // A root that is missing, unreadable or empty while the catalog holds photos under it stops
+  // the run (an unmounted share, a chmod 000 folder); true lets such a run prune them.
+  bool allow_empty_root = false;
+  // Symlinks are followed when their target lies inside a root; true follows every symlink.
+  bool follow_symlinks = false;
 };
 
 struct IndexProgress {
@@ -92,7 +97,14 @@ struct IndexStageTimes {
 struct IndexReport {
   int64_t scanned = 0, added = 0, changed = 0, moved = 0, deleted = 0, unchanged = 0;
   int64_t embedded = 0, reembedded = 0, failed = 0;
+  // The rest of `scanned`: files that are not photos (neither named nor made like one), and
+  // files that failed before and have not changed since (skipped until they do).
+  int64_t not_photos = 0, still_failing = 0;
+  // Unchanged photos whose metadata was re-read (a newer metadata reader; nothing embedded).
+  int64_t metadata_refreshed = 0;
   std::vector<IndexFailure> failures;
+  std::vector<IndexFailure> unreadable_folders;  // listed nowhere; their entries were kept
+  std::vector<std::string> outside_links;        // symlinks out of the roots, not followed
   double seconds = 0;
   double images_per_s = 0;
   IndexStageTimes stages;

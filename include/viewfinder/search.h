@@ -17,7 +17,11 @@ namespace vf {
 // (FAISS id selectors), so k results come back whenever k photos match.
 struct Filters {
   std::optional<int64_t> date_from, date_to;  // capture time, unix seconds, inclusive
-  std::string make, model, lens;              // case-insensitive substring
+  // Date filters and "newest first" use capture times only; true lets a photo without one
+  // be dated (and sorted) by its file time instead.
+  bool include_file_times = false;
+  std::string make, model, lens;              // case-insensitive substring, unless *_exact
+  bool make_exact = false, model_exact = false, lens_exact = false;  // equal to the value (dropdowns)
   std::string path_prefix;                    // absolute path or folder prefix
   std::string format;                         // "jpeg", "heif", "raw", ...
   std::string orientation;                    // "landscape" | "portrait" | "square"
@@ -31,7 +35,10 @@ struct Filters {
 // parameters, JSON "filters" members) and the CLI options alike. Keys:
 //   date_from, date_to   YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] or unix seconds; a date alone
 //                        as date_to includes that whole day
-//   make, model, lens    substrings; camera: the same as model (the UI's camera facet)
+//   include_file_times   1/true/yes: photos without a capture time are dated by file time
+//   make, model, lens    case-insensitive substrings; a value starting with '=' matches
+//                        exactly what follows ("=Canon EOS 5D" is not the 5D Mark III);
+//                        camera: the same as model (the UI's camera facet)
 //   folder               a folder: its contents only ("/p/2019" does not match "/p/2019-old")
 //   path_prefix          a raw path prefix
 //   format, orientation  orientation: landscape | portrait | square
@@ -78,10 +85,19 @@ struct SearchTimings {
   double decode_ms = 0, embed_ms = 0, search_ms = 0, total_ms = 0;
 };
 
+// One filter of a query on its own, and how many photos it alone matches ("make=Nikon": 0).
+struct FilterMatch {
+  std::string filter;  // "name=value" as the filter parser reads it
+  int64_t matched = 0;
+};
+
 struct SearchResults {
   std::vector<SearchHit> hits;
   int64_t matched = -1;  // photos passing the filters (-1 if not computed)
   SearchTimings timings;
+  // Only when filters left no result: each filter alone, so the caller can say which one
+  // excluded everything (or that only their combination does).
+  std::vector<FilterMatch> filter_matches;
 };
 
 // Opens the engine lazily on first image query and keeps it for the session.
@@ -100,6 +116,7 @@ class Searcher {
   void load_model();
 
  private:
+  void explain_empty(const Filters& filters, SearchResults& res);  // fills filter_matches
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -19,6 +19,7 @@
 #include "viewfinder/library.h"
 #include "viewfinder/search.h"
 #include "viewfinder/system.h"
+#include "viewfinder/text.h"
 
 namespace vf {
 const char* version();

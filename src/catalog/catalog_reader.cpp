@@ -154,8 +154,9 @@ std::vector<int64_t> FilterIndex::list(const Filters& f, int k, int offset, int6
   Stmt count(db_, "SELECT count(*) FROM photos WHERE " + where.clause);
   count.bind_all(where.binds);
   if (count.step()) matched = count.col_int64(0);
-  Stmt st(db_, "SELECT id FROM photos WHERE " + where.clause +
-                   " ORDER BY capture_unix IS NULL, capture_unix DESC, id DESC LIMIT ? OFFSET ?");
+  const std::string when = photo_time_sql(f);
+  Stmt st(db_, "SELECT id FROM photos WHERE " + where.clause + " ORDER BY " + when + " IS NULL, " + when +
+                   " DESC, id DESC LIMIT ? OFFSET ?");
   int next = st.bind_all(where.binds);
   st.bind(next, static_cast<int64_t>(k));
   st.bind(next + 1, static_cast<int64_t>(std::max(offset, 0)));

@@ -24,27 +24,34 @@ bool is_raw_format(const std::string& format) {
   return raw.count(normalize_format(format)) > 0;
 }
 
+std::string photo_time_sql(const Filters& f) {
+  return f.include_file_times ? "coalesce(capture_unix, file_time_unix)" : "capture_unix";
+}
+
 SqlWhere build_filter_sql(const Filters& f, const std::string& base) {
   SqlWhere w;
   std::vector<std::string> terms = {base};
+  const std::string when = photo_time_sql(f);
   if (f.date_from) {
-    terms.push_back("capture_unix >= ?");
+    terms.push_back(when + " >= ?");
     w.binds.emplace_back(*f.date_from);
   }
   if (f.date_to) {
-    terms.push_back("capture_unix <= ?");
+    terms.push_back(when + " <= ?");
     w.binds.emplace_back(*f.date_to);
   }
   // instr(lower(..)) rather than LIKE: no wildcard escaping, and '%' or '_' in a lens name
   // match literally.
-  auto substring = [&](const char* column, const std::string& value) {
+  // Exact: the value a dropdown offered, so "Canon EOS 5D" is not also the 5D Mark III.
+  auto substring = [&](const char* column, const std::string& value, bool exact) {
     if (value.empty()) return;
-    terms.push_back(std::string("instr(lower(coalesce(") + column + ", '')), lower(?)) > 0");
+    terms.push_back(exact ? std::string("coalesce(") + column + ", '') = ?"
+                          : std::string("instr(lower(coalesce(") + column + ", '')), lower(?)) > 0");
     w.binds.emplace_back(value);
   };
-  substring("make", f.make);
-  substring("model", f.model);
-  substring("lens", f.lens);
+  substring("make", f.make, f.make_exact);
+  substring("model", f.model, f.model_exact);
+  substring("lens", f.lens, f.lens_exact);
   if (!f.path_prefix.empty()) {
     terms.push_back("substr(path, 1, ?) = ?");
     w.binds.emplace_back(static_cast<int64_t>(f.path_prefix.size()));

@@ -22,6 +22,9 @@ struct SqlWhere {
 // The WHERE clause selecting photos that pass `filters`, starting from `base` (default: the
 // photos in the indexes, detail::kIndexableWhere). Throws vf::Error(InvalidArgument) for an
 // unknown orientation.
+// The time date filters and "newest first" use: the capture time, or with
+// include_file_times the file time of a photo that has none.
+std::string photo_time_sql(const Filters& f);
 SqlWhere build_filter_sql(const Filters& filters, const std::string& base = detail::kIndexableWhere);
 std::string normalize_format(const std::string& format);  // "JPG" -> "jpeg", "tif" -> "tiff"
 bool is_raw_format(const std::string& format);             // "raw", "dng", "nef", "cr2", ...

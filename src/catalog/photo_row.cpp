@@ -1,5 +1,7 @@
 #include "catalog/photo_row.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace vf::catalog {
@@ -44,6 +46,13 @@ void bind_capture_unix(Stmt& s, int i, const PhotoRow& r) {
   if (r.meta.capture_time.empty() && r.meta.capture_unix == 0) s.bind_null(i);
   else s.bind(i, r.meta.capture_unix);
 }
+// NULL when the photo has no file (an upload) or the time is unknown.
+void bind_file_time_unix(Stmt& s, int i, const PhotoRow& r) {
+  if (r.meta.file_time_unix == 0) s.bind_null(i);
+  else s.bind(i, r.meta.file_time_unix);
+}
+// The version of the metadata reader that wrote this row (kMetadataVersion).
+void bind_meta_version(Stmt& s, int i, const PhotoRow&) { s.bind(i, static_cast<int64_t>(kMetadataVersion)); }
 void bind_keywords(Stmt& s, int i, const PhotoRow& r) { s.bind(i, nlohmann::json(r.meta.keywords).dump()); }
 void read_keywords(const Stmt& s, int c, PhotoRow& r) {
   if (s.is_null(c)) return;
@@ -92,6 +101,10 @@ const std::vector<PhotoColumn>& photo_columns() {
       {"capture_time_source", "TEXT", bind_meta_text<&M::capture_time_source>,
        read_meta_text<&M::capture_time_source>, true, true},
       {"capture_unix", "INTEGER", bind_capture_unix, read_meta_int64<&M::capture_unix>, true, true, H::Int64},
+      // The file's modification time: never a capture time (date filters and "newest first"
+      // use it only when asked to include file times).
+      {"file_time", "TEXT", bind_meta_text<&M::file_time>, read_meta_text<&M::file_time>, true, false},
+      {"file_time_unix", "INTEGER", bind_file_time_unix, read_meta_int64<&M::file_time_unix>, true, false},
       {"make", "TEXT", bind_meta_text<&M::make>, read_meta_text<&M::make>, true, true, H::Text},
       {"model", "TEXT", bind_meta_text<&M::model>, read_meta_text<&M::model>, true, true, H::Text},
       {"lens", "TEXT", bind_meta_text<&M::lens>, read_meta_text<&M::lens>, true, true, H::Text},
@@ -113,6 +126,7 @@ const std::vector<PhotoColumn>& photo_columns() {
       {"pooling", "TEXT", bind_row_text_always<&R::pooling>, read_row_text<&R::pooling>, false, true},
       {"precision", "TEXT", bind_row_text_always<&R::precision>, read_row_text<&R::precision>, false, true},
       {"indexed_at", "TEXT", bind_row_text_always<&R::indexed_at>, read_row_text<&R::indexed_at>, false, false},
+      {"meta_version", "INTEGER", bind_meta_version, read_none, false, true},
   };
   return columns;
 }
@@ -162,8 +176,8 @@ std::string photo_copy_sql() {
 
 const std::vector<std::string>& filter_column_names() {
   static const std::vector<std::string> names = {"id", "path", "folder", "format", "width", "height",
-                                                 "capture_unix", "make", "model", "lens", "gps_lat",
-                                                 "gps_lon", "rating"};
+                                                 "capture_unix", "file_time_unix", "make", "model", "lens",
+                                                 "gps_lat", "gps_lon", "rating"};
   return names;
 }
 
@@ -177,6 +191,30 @@ std::string filter_table_ddl() {
     ddl += (ddl.empty() ? "" : ", ") + name + " " + type;
   }
   return "CREATE TABLE photos (" + ddl + ")";
+}
+
+// What read_metadata() gives: every column from PhotoMetadata but the file's identity.
+static bool is_metadata_column(const std::string& n) {
+  static const std::vector<std::string> not_metadata = {"id", "path", "folder", "file_size", "mtime_ns",
+                                                        "content_hash", "thumb_path", "preview_path",
+                                                        "color_hist", "phash", "embedding", "model_id",
+                                                        "pooling", "precision", "indexed_at"};
+  return std::find(not_metadata.begin(), not_metadata.end(), n) == not_metadata.end();
+}
+
+std::string photo_metadata_update_sql() {
+  std::string sets;
+  int i = 1;
+  for (const auto& c : photo_columns())
+    if (is_metadata_column(c.name)) sets += (sets.empty() ? "" : ", ") + std::string(c.name) + " = ?" + std::to_string(i++);
+  return "UPDATE photos SET " + sets + " WHERE id = ?" + std::to_string(i);
+}
+
+void bind_photo_metadata(Stmt& s, int64_t id, const PhotoRow& row) {
+  int i = 1;
+  for (const auto& c : photo_columns())
+    if (is_metadata_column(c.name)) c.bind(s, i++, row);
+  s.bind(i, id);
 }
 
 std::string photo_record_columns() {

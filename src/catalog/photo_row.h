@@ -59,6 +59,15 @@ void bind_photo_row(Stmt& s, const PhotoRow& row);
 // Inserts a copy of photo ?6 under path ?1, folder ?2, file_size ?3, mtime_ns ?4 and
 // indexed_at ?5; every other column comes from the source row.
 std::string photo_copy_sql();
+// The version of the metadata a row was read with. Bumped when the reader changes what it
+// gives for the same file (2: file time split from capture time, lens from maker notes,
+// null-island GPS, HEIC orientation); rows of an older version are re-read once, without
+// re-embedding, by the next index run over their folder.
+constexpr int kMetadataVersion = 2;
+// "UPDATE photos SET <metadata columns> = ... WHERE id = ?": bind with bind_photo_metadata.
+std::string photo_metadata_update_sql();
+void bind_photo_metadata(Stmt& s, int64_t id, const PhotoRow& row);
+
 // The columns vf::Filters may test (build_filter_sql reads only these): FilterIndex keeps an
 // in-memory copy of them, a remote vector store receives them with each vector.
 const std::vector<std::string>& filter_column_names();

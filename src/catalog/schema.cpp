@@ -1,5 +1,6 @@
 #include "catalog/schema.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <ctime>
@@ -9,12 +10,54 @@
 
 namespace vf::detail {
 
+namespace {
+
+// Columns added to the column table since a catalog was created: ALTER TABLE ADD COLUMN with
+// the type alone (new columns are nullable; constraints apply to new catalogs only).
+void add_missing_columns(Db& db) {
+  std::vector<std::string> have;
+  {
+    Stmt info(db.get(), "SELECT name FROM pragma_table_info('photos')");
+    while (info.step()) have.push_back(info.col_text(0));
+  }
+  for (const auto& c : catalog::photo_columns()) {
+    if (std::find(have.begin(), have.end(), c.name) != have.end()) continue;
+    std::string ddl = c.ddl;
+    db.exec(std::string("ALTER TABLE photos ADD COLUMN ") + c.name + " " + ddl.substr(0, ddl.find(' ')));
+  }
+}
+
+}  // namespace
+
+bool schema_is_current(sqlite3* db) {
+  std::vector<std::string> have;
+  Stmt info(db, "SELECT name FROM pragma_table_info('photos')");
+  while (info.step()) have.push_back(info.col_text(0));
+  for (const auto& c : catalog::photo_columns())
+    if (std::find(have.begin(), have.end(), c.name) == have.end()) return false;
+  return true;
+}
+
+namespace {
+
+// Before metadata version 2 a photo without a capture date was given its file time as
+// capture time ("file:mtime"). Those move to the file-time columns now, so that date filters
+// never mistake them for capture times even before the metadata is re-read.
+void split_file_times(Db& db) {
+  db.exec("UPDATE photos SET file_time = capture_time, file_time_unix = capture_unix, capture_time = NULL,"
+          " capture_unix = NULL, capture_offset = NULL, capture_time_source = NULL"
+          " WHERE capture_time_source = 'file:mtime'");
+}
+
+}  // namespace
+
 void create_schema(Db& db) {
   // WAL: readers (search, `viewfinder info`, the server) never block the indexer and always
   // see the last committed batch. synchronous=FULL makes each batch commit durable.
   db.exec("PRAGMA journal_mode=WAL");
   db.exec("PRAGMA synchronous=FULL");
   db.exec(catalog::photos_table_ddl());
+  add_missing_columns(db);
   db.exec(R"sql(
 CREATE INDEX IF NOT EXISTS photos_folder ON photos(folder);
 CREATE INDEX IF NOT EXISTS photos_hash ON photos(content_hash);
@@ -28,6 +71,10 @@ CREATE TABLE IF NOT EXISTS cluster_labels (run INTEGER, cluster INTEGER, name TE
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1'), ('generation', '0');
 )sql");
+  if (meta_get(db.get(), "file_times_split").empty()) {
+    split_file_times(db);
+    meta_set(db.get(), "file_times_split", "1");
+  }
 }
 
 std::string meta_get(sqlite3* db, const std::string& key, const std::string& fallback) {

@@ -24,6 +24,9 @@ constexpr int kColorDim = 512;
 // Creates the tables if needed and sets WAL mode. Safe to call on every open.
 void create_schema(Db& db);
 
+// False when the photos table lacks a column of the column table (a catalog of an older
+// version: create_schema adds them).
+bool schema_is_current(sqlite3* db);
 std::string meta_get(sqlite3* db, const std::string& key, const std::string& fallback = "");
 void meta_set(sqlite3* db, const std::string& key, const std::string& value);
 // Marks a change to `photos` (call inside the transaction that makes it): the FAISS stamps

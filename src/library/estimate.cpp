@@ -15,7 +15,9 @@ EstimateReport LibraryImpl::estimate(const IndexParams& params, int sample) {
   EstimateReport er;
   std::vector<std::string> roots;
   for (const auto& r : params.roots) roots.push_back(normalize_path(r));
-  auto files = scan_roots(roots, dir_, {});
+  auto scan = scan_roots(roots, dir_, params.follow_symlinks, {});
+  if (!scan.missing_roots.empty()) throw Error(scan.missing_roots.front() + ": no such file or directory", ErrorCode::NotFound);
+  const auto& files = scan.files;
   std::vector<std::string> photos;
   for (auto& f : files) {
     if (!looks_like_image(f)) continue;

@@ -8,7 +8,9 @@
 //   /make /model /lens /format /content_hash   UTF-8 strings [N]
 //   /width /height   int32 [N]        after orientation
 //   /gps_lat /gps_lon  float64 [N]    NaN when unknown
-//   root attributes: model_id, pooling, dim, generator
+//   /<name>_bytes    vlen uint8 [N]   exact bytes of a text column with a value that is not
+//                                    UTF-8 (a Latin-1 file name); <name> then holds U+FFFD forms
+//   root attributes: model_id, model_dir, pooling, dim, generator
 // Every dataset but /features and /ids is a catalog column marked for HDF5 in
 // src/catalog/photo_row.cpp (its Hdf5Kind gives the type and the NULL rule above).
 #include <hdf5.h>
@@ -21,6 +23,7 @@
 
 #include "catalog/photo_row.h"
 #include "library/library_impl.h"
+#include "viewfinder/text.h"
 
 namespace vf::detail {
 namespace fs = std::filesystem;
@@ -84,11 +87,44 @@ void write_dataset(hid_t file, const std::string& fname, const char* name, hid_t
   if (dims[0] > 0) check(H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), fname, std::string("write of ") + name);
 }
 
+// A UTF-8 dataset must hold UTF-8: a value that is not (a Latin-1 file name) is written in
+// its display form (U+FFFD for each bad byte), and the whole column's exact bytes go to
+// "<name>_bytes", variable-length uint8 [N] (h5py: bytes(arr)), which import prefers.
 void write_strings(hid_t file, const std::string& fname, const char* name, const std::vector<std::string>& v) {
-  std::vector<const char*> ptrs(v.size());
-  for (size_t i = 0; i < v.size(); ++i) ptrs[i] = v[i].c_str();
+  bool all_utf8 = std::all_of(v.begin(), v.end(), [](const std::string& x) { return is_valid_utf8(x); });
+  std::vector<std::string> shown;
+  if (!all_utf8)
+    for (auto& x : v) shown.push_back(utf8_lossy(x));
+  const auto& text = all_utf8 ? v : shown;
+  std::vector<const char*> ptrs(text.size());
+  for (size_t i = 0; i < text.size(); ++i) ptrs[i] = text[i].c_str();
   H5 t = utf8_vlen_type();
   write_dataset(file, fname, name, t.get(), t.get(), {v.size()}, ptrs.data());
+  if (all_utf8) return;
+  std::vector<hvl_t> raw(v.size());
+  for (size_t i = 0; i < v.size(); ++i) raw[i] = {v[i].size(), const_cast<char*>(v[i].data())};
+  H5 bt(H5Tvlen_create(H5T_NATIVE_UINT8), H5Tclose);
+  write_dataset(file, fname, (std::string(name) + "_bytes").c_str(), bt.get(), bt.get(), {v.size()}, raw.data());
+}
+
+// "<name>_bytes" (see write_strings), or empty when the file has none or it does not fit.
+std::vector<std::string> read_raw_strings(hid_t file, const std::string& name, hsize_t expect) {
+  std::vector<std::string> out;
+  std::string raw_name = name + "_bytes";
+  if (H5Lexists(file, raw_name.c_str(), H5P_DEFAULT) <= 0) return out;
+  H5 ds(H5Dopen2(file, raw_name.c_str(), H5P_DEFAULT), H5Dclose);
+  H5 ft(H5Dget_type(ds.get()), H5Tclose);
+  H5 space(H5Dget_space(ds.get()), H5Sclose);
+  hsize_t n = 0;
+  if (!ds.ok() || H5Tget_class(ft.get()) != H5T_VLEN || H5Sget_simple_extent_ndims(space.get()) != 1) return out;
+  H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+  if (n != expect || n == 0) return out;
+  H5 t(H5Tvlen_create(H5T_NATIVE_UINT8), H5Tclose);
+  std::vector<hvl_t> raw(n);
+  if (H5Dread(ds.get(), t.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0) return out;
+  for (auto& r : raw) out.emplace_back(static_cast<const char*>(r.p), r.p ? r.len : 0);
+  H5Dvlen_reclaim(t.get(), space.get(), H5P_DEFAULT, raw.data());
+  return out;
 }
 
 void write_attr(hid_t obj, const char* name, const std::string& value) {
@@ -207,6 +243,7 @@ struct ColumnValues {
     switch (column->hdf5) {
       case catalog::Hdf5Kind::Text:
         text = has_dataset(h, name.c_str()) ? read_strings(h, file, name.c_str(), n) : std::vector<std::string>(n);
+        if (auto raw = read_raw_strings(h, name, n); !raw.empty()) text = std::move(raw);  // exact bytes
         break;
       case catalog::Hdf5Kind::Int64: i64 = read_numbers<int64_t>(h, name.c_str(), H5T_NATIVE_INT64, n); break;
       case catalog::Hdf5Kind::Int32: i32 = read_numbers<int32_t>(h, name.c_str(), H5T_NATIVE_INT32, n); break;
@@ -245,13 +282,14 @@ int64_t LibraryImpl::export_hdf5(const std::string& file) const {
   std::vector<int64_t> ids;
   std::vector<ColumnValues> columns = exported_columns();
   std::vector<float> features;
-  std::string model_id, pooling;
+  std::string model_id, exported_model_dir, pooling;
   int dim = 0;
   {
     auto lk = lock();
     sqlite3* db = rdb_.get();
     Transaction snapshot(db, false);
     model_id = meta_get(db, "model_id");
+    exported_model_dir = meta_get(db, "model_dir");
     pooling = meta_get(db, "pooling");
     dim = std::stoi(meta_get(db, "dim", "0"));
     std::string select = "SELECT id, embedding";
@@ -278,6 +316,7 @@ int64_t LibraryImpl::export_hdf5(const std::string& file) const {
     write_dataset(h, file, "ids", H5T_NATIVE_INT64, H5T_STD_I64LE, {n}, ids.data());
     for (const auto& c : columns) c.write(h, file, n);
     write_attr(h, "model_id", model_id);
+    write_attr(h, "model_dir", exported_model_dir);
     write_attr(h, "pooling", pooling);
     write_attr(h, "dim", std::to_string(dim));
     write_attr(h, "generator", "viewfinder");
@@ -319,6 +358,10 @@ int64_t LibraryImpl::import_hdf5(const std::string& file) {
   std::string model_id = read_attr(h, "model_id"), pooling = read_attr(h, "pooling");
   if (model_id.empty()) model_id = "hdf5:" + fs::path(file).filename().string();
   if (pooling.empty()) pooling = "unknown";
+  // The model directory the exporter used, when this machine has it too: searching by image
+  // then needs no --model (a file from elsewhere records only the model's name).
+  std::string recorded_dir = read_attr(h, "model_dir");
+  if (!recorded_dir.empty() && !fs::is_directory(recorded_dir, ec)) recorded_dir.clear();
 
   std::lock_guard<std::mutex> lk(wmu_);
   WriterLock writer_lock = acquire_writer_lock();
@@ -338,6 +381,7 @@ int64_t LibraryImpl::import_hdf5(const std::string& file) {
       meta_set(db, "model_id", model_id);
       meta_set(db, "pooling", pooling);
       meta_set(db, "dim", std::to_string(dim));
+      if (!recorded_dir.empty()) meta_set(db, "model_dir", recorded_dir);
     } else {
       pooling = meta_get(db, "pooling");
     }

@@ -20,6 +20,13 @@ void Indexer::apply_metadata_changes(const ChangeSet& c) {
   Stmt fd(db, "DELETE FROM failures WHERE path = ?");
   for (auto& p : c.gone_failures) fd.bind(1, p).run();
   for (auto& p : c.fixed_failures) fd.bind(1, p).run();
+  Stmt nf(db, "INSERT OR REPLACE INTO failures (path, reason, mtime_ns, file_size) VALUES (?, ?, ?, ?)");
+  for (auto& n : c.not_images) {
+    nf.bind(1, n.path).bind(2, n.reason).bind(3, n.st.mtime_ns).bind(4, n.st.size).run();
+    ++report.failed;
+    report.failures.push_back({n.path, n.reason});
+    emit("scan", 0, 0, 0, 0, n.path, "failed: " + n.reason);
+  }
   // A copy shares everything but its path with the photo it duplicates.
   Stmt cp(db, catalog::photo_copy_sql());
   std::vector<int64_t> copy_ids;

@@ -93,7 +93,11 @@ void write_thumb(const std::string& library_dir, const std::string& rel, const s
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(jpeg.data()), static_cast<std::streamsize>(jpeg.size()));
-    if (!out) throw Error(path + ": cannot write thumbnail (disk full?)", ErrorCode::Io);
+    if (!out) {
+      out.close();
+      fs::remove(tmp, ec);  // a full disk must not keep the half-written file
+      throw Error(path + ": cannot write thumbnail (disk full?)", ErrorCode::Io);
+    }
   }
   fs::rename(tmp, path, ec);
   if (ec) throw Error(path + ": cannot write thumbnail: " + ec.message(), ErrorCode::Io);

@@ -1,6 +1,7 @@
 // Library::index: one run of incremental, crash-safe indexing (see indexer.h for the pieces
 // and the crash-safety rule).
 #include "library/indexer.h"
+#include "library/library_recovery.h"
 
 namespace vf::detail {
 
@@ -8,6 +9,8 @@ IndexReport LibraryImpl::index(const IndexParams& params, const ProgressFn& prog
   if (read_only_) throw Error(dir_ + ": library opened read-only", ErrorCode::InvalidArgument);
   std::lock_guard<std::mutex> lk(wmu_);
   WriterLock writer_lock = acquire_writer_lock();
+  // Temp files of a run that died (disk full, kill -9): only the writer may sweep them.
+  remove_stale_temp_files(dir_);
   // Another process may have committed since we opened: start from the current state.
   load_indexes(true);
   Indexer ix(*this, params, progress);
@@ -85,13 +88,15 @@ IndexReport Indexer::run() {
   const double t_scan = now_s();
 
   emit("scan", 0, 0, 0, 0);
-  auto files = scan_roots(roots, lib.dir(), [&](int64_t n) { emit("scan", 0, n, 0, 0); });
-  report.scanned = static_cast<int64_t>(files.size());
+  auto scan = scan_roots(roots, lib.dir(), params.follow_symlinks, [&](int64_t n) { emit("scan", 0, n, 0, 0); });
+  report.scanned = static_cast<int64_t>(scan.files.size());
   CatalogFiles known = load_catalog_files();
+  guard_roots(roots, scan, known);  // before anything is written
   stamp_model(known, model_dir);
 
-  ChangeSet changes = scan_changes(roots, files, known);
+  ChangeSet changes = scan_changes(roots, scan, known);
   apply_metadata_changes(changes);
+  if (!changes.reread_metadata.empty()) refresh_metadata(changes.reread_metadata);
   report.stages.scan = now_s() - t_scan;
   if (!changes.jobs.empty()) pipeline(changes.jobs);
   const double t_finish = now_s();

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -41,10 +42,23 @@ bool stat_file(const std::string& path, FileStat* st);
 std::string normalize_path(const std::string& p);  // absolute, lexically normal, no trailing '/'
 bool under_root(const std::string& path, const std::string& root);
 std::string folder_of(const std::string& path);
-// Every regular, non-hidden file under the roots (a root may be a file), sorted, without the
-// library directory itself. `tick` gets the running count every 1000 files.
-std::vector<std::string> scan_roots(const std::vector<std::string>& roots, const std::string& library_dir,
-                                    const std::function<void(int64_t)>& tick);
+// scan_walk.cpp: every regular, non-hidden file under the roots (a root may be a file),
+// sorted, without the library directory itself, and what could not be seen. `tick` gets the
+// running count every 1000 files.
+struct ScanResult {
+  struct Unreadable {
+    std::string dir, reason;
+  };
+  std::vector<std::string> files;
+  std::vector<Unreadable> unreadable_dirs;   // folders (roots included) that could not be listed
+  std::vector<std::string> outside_links;    // symlinks leading out of every root, not followed
+  std::vector<std::string> missing_roots;    // roots that do not exist
+  std::vector<std::string> empty_dirs;       // folders with no entries at all (hidden ones included)
+  std::vector<int64_t> files_per_root;       // in the order of the roots
+};
+ScanResult scan_roots(const std::vector<std::string>& roots, const std::string& library_dir, bool follow_symlinks,
+                      const std::function<void(int64_t)>& tick);
+std::optional<std::string> resolve_real(const std::string& path);  // realpath(3)
 
 // A photo that needs decoding and embedding.
 struct Job {
@@ -60,6 +74,7 @@ struct CatalogRow {
   int64_t size = 0, mtime_ns = 0;
   std::string hash;
   bool current = false;  // embedded with the run's model and pooling
+  bool stale_metadata = false;  // read by an older metadata reader (catalog::kMetadataVersion)
 };
 struct CatalogFiles {
   std::unordered_map<std::string, CatalogRow> rows;  // by path
@@ -87,9 +102,16 @@ struct ChangeSet {
   std::vector<int64_t> deletions;                     // rows whose files are gone
   std::vector<std::string> fixed_failures;            // failed before, changed since
   std::vector<std::string> gone_failures;             // failed before, file gone
+  struct NotImage {
+    std::string path;
+    FileStat st;
+    std::string reason;
+  };
+  std::vector<NotImage> not_images;                   // named like photos, made of something else
+  std::vector<std::pair<int64_t, std::string>> reread_metadata;  // unchanged, metadata of an older reader
   bool has_metadata_changes() const {
     return !moves.empty() || !copies.empty() || !touch.empty() || !deletions.empty() ||
-           !gone_failures.empty() || !fixed_failures.empty();
+           !gone_failures.empty() || !fixed_failures.empty() || !not_images.empty();
   }
 };
 
@@ -126,10 +148,16 @@ struct Indexer {
   void stamp_model(const CatalogFiles& known, const std::string& model_dir);
   // scan.cpp
   CatalogFiles load_catalog_files();
-  ChangeSet scan_changes(const std::vector<std::string>& roots, const std::vector<std::string>& files,
-                         const CatalogFiles& known);
+  ChangeSet scan_changes(const std::vector<std::string>& roots, const ScanResult& scan, const CatalogFiles& known);
+  void classify_unknown(const std::string& path, const FileStat& st, const CatalogFiles& known,
+                        const std::unordered_set<std::string>& seen, std::unordered_set<int64_t>& claimed, ChangeSet& c);
+  // A root that is missing, unreadable or suddenly empty while the catalog holds photos under
+  // it stops the run (unless params.allow_empty_root); unreadable folders are reported.
+  void guard_roots(const std::vector<std::string>& roots, const ScanResult& scan, const CatalogFiles& known);
   // index_changes.cpp
   void apply_metadata_changes(const ChangeSet& changes);
+  // metadata_refresh.cpp: metadata re-read (no decode, no embedding) of unchanged photos
+  void refresh_metadata(const std::vector<std::pair<int64_t, std::string>>& photos);
   // index_pipeline.cpp
   void pipeline(std::vector<Job>& jobs);
   // index_upkeep.cpp

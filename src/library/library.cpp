@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "catalog/photo_row.h"
+#include "library/library_recovery.h"
 #include "store/faiss_store.h"
 
 namespace vf {
@@ -46,13 +47,28 @@ LibraryImpl::LibraryImpl(const std::string& dir, bool read_only)
     try {
       query_int(rdb_.get(), "SELECT count(*) FROM meta");
     } catch (const Error& e) {
-      throw Error(catalog_path() + ": not a Viewfinder catalog (" + e.what() + ")", ErrorCode::Corrupt);
+      throw_unreadable_catalog(catalog_path(), e.what());
+    }
+    // A catalog of an older version gains its new columns once (a short writable connection).
+    if (!schema_is_current(rdb_.get())) {
+      try {
+        Db upgrade(catalog_path(), false);
+        create_schema(upgrade);
+      } catch (const Error& e) {
+        throw Error(catalog_path() + ": catalog of an older version that cannot be upgraded here (" + e.what() +
+                        "): run 'viewfinder index' on it once with write access", ErrorCode::Corrupt);
+      }
     }
   } else {
     fs::create_directories(thumbs_dir(), ec);
     if (ec) throw Error(dir_ + ": cannot create library directory: " + ec.message(), ErrorCode::Io);
-    wdb_ = Db(catalog_path(), false);
-    create_schema(wdb_);
+    try {
+      wdb_ = Db(catalog_path(), false);
+      create_schema(wdb_);
+    } catch (const Error& e) {
+      if (!is_damaged_catalog_error(e.what())) throw;
+      throw_unreadable_catalog(catalog_path(), e.what());
+    }
     rdb_ = Db(catalog_path(), false);
   }
   load_indexes(!read_only);

@@ -2,9 +2,12 @@
 // (new, changed, re-embed, moved, copied, touched, deleted).
 #include <sys/stat.h>
 
+#include <cerrno>
+
 #include <algorithm>
 #include <filesystem>
 
+#include "catalog/photo_row.h"
 #include "library/indexer.h"
 
 namespace vf::detail {
@@ -37,46 +40,11 @@ std::string folder_of(const std::string& path) {
   return f.empty() ? "/" : f;
 }
 
-// Hidden files and directories (".thumbnails", "._IMG_0001.JPG" AppleDouble forks) are
-// skipped, and so is the library directory itself so that its thumbnails never index themselves.
-std::vector<std::string> scan_roots(const std::vector<std::string>& roots, const std::string& library_dir,
-                                    const std::function<void(int64_t)>& tick) {
-  std::vector<std::string> files;
-  for (const auto& root : roots) {
-    std::error_code ec;
-    auto st = fs::status(root, ec);
-    if (ec || !fs::exists(st)) throw Error(root + ": no such file or directory", ErrorCode::NotFound);
-    if (fs::is_regular_file(st)) {
-      files.push_back(root);
-      continue;
-    }
-    if (!fs::is_directory(st)) continue;
-    auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
-    if (ec) throw Error(root + ": cannot read directory: " + ec.message(), ErrorCode::Io);
-    for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (ec) break;
-      const auto& p = it->path();
-      std::string name = p.filename().string();
-      std::error_code e2;
-      if (it->is_directory(e2)) {
-        if ((!name.empty() && name[0] == '.') || p.string() == library_dir) it.disable_recursion_pending();
-        continue;
-      }
-      if (name.empty() || name[0] == '.') continue;
-      if (!it->is_regular_file(e2)) continue;
-      files.push_back(p.lexically_normal().string());
-      if (tick && files.size() % 1000 == 0) tick(static_cast<int64_t>(files.size()));
-    }
-  }
-  std::sort(files.begin(), files.end());
-  files.erase(std::unique(files.begin(), files.end()), files.end());
-  return files;
-}
-
 CatalogFiles Indexer::load_catalog_files() {
   CatalogFiles k;
   {
-    Stmt s(db, "SELECT id, path, file_size, mtime_ns, content_hash, embedding IS NOT NULL, model_id, pooling FROM photos");
+    Stmt s(db, "SELECT id, path, file_size, mtime_ns, content_hash, embedding IS NOT NULL, model_id, pooling,"
+               " coalesce(meta_version, 0) FROM photos");
     while (s.step()) {
       CatalogRow r;
       r.id = s.col_int64(0);
@@ -85,6 +53,7 @@ CatalogFiles Indexer::load_catalog_files() {
       r.mtime_ns = s.col_int64(3);
       r.hash = s.col_text(4);
       r.current = s.col_int(5) && s.col_text(6) == model_id && s.col_text(7) == pooling;
+      r.stale_metadata = s.col_int(8) < catalog::kMetadataVersion;
       if (!r.hash.empty()) k.by_hash[r.hash].push_back({r.id, path});
       k.rows.emplace(std::move(path), std::move(r));
     }
@@ -111,6 +80,7 @@ void classify_known(const std::string& path, const FileStat& st, const CatalogRo
   if (r.size == st.size && r.mtime_ns == st.mtime_ns) {
     if (r.current) {
       ++report.unchanged;
+      if (r.stale_metadata) c.reread_metadata.push_back({r.id, path});
     } else {
       c.jobs.push_back({path, r.id, st, r.hash});
       ++report.reembedded;
@@ -163,11 +133,62 @@ bool under_any(const std::string& path, const std::vector<std::string>& roots) {
   return under;
 }
 
+
+// Gone means gone: lstat answers ENOENT. EACCES (a folder on the way cannot be searched), EIO
+// (a dead share) and the like say nothing about the file, and its entry stays.
+bool file_is_gone(const std::string& path) {
+  struct stat sb;
+  return ::lstat(path.c_str(), &sb) != 0 && errno == ENOENT;
+}
+
 }  // namespace
 
-ChangeSet Indexer::scan_changes(const std::vector<std::string>& roots, const std::vector<std::string>& files,
-                                const CatalogFiles& known) {
+// A file under the roots that is not in the catalog: new, a move or copy of a known photo, a
+// failure that changed, or no photo at all.
+void Indexer::classify_unknown(const std::string& path, const FileStat& st, const CatalogFiles& known,
+                               const std::unordered_set<std::string>& seen, std::unordered_set<int64_t>& claimed,
+                               ChangeSet& c) {
+  auto f = known.failures.find(path);
+  if (f != known.failures.end() && f->second.size == st.size && f->second.mtime_ns == st.mtime_ns) {
+    ++report.still_failing;  // known broken, unchanged
+    return;
+  }
+  if (f != known.failures.end()) c.fixed_failures.push_back(path);
+  if (!looks_like_image(path)) {
+    // Named like a photo but made of something else (a text file called .jpg): a failure to
+    // list, with the reason. Anything else (notes.txt, .xmp sidecars) is simply not a photo.
+    if (has_image_extension(path)) {
+      std::string why = not_an_image_reason(path);
+      c.not_images.push_back({path, st, "not an image: " + (why.empty() ? std::string("unrecognised content") : why)});
+      ++report.added;
+    } else {
+      ++report.not_photos;
+    }
+    return;
+  }
+  // Moves and copies have the size of a known photo: only those need hashing up front (a
+  // fresh library hashes nothing twice; the decoders hash as they read).
+  if (!known.known_sizes.count(st.size)) {
+    c.jobs.push_back({path, 0, st, ""});
+    ++report.added;
+    return;
+  }
+  std::string h;
+  try {
+    h = content_hash_file(path);
+  } catch (const Error&) {
+    c.jobs.push_back({path, 0, st, ""});  // the pipeline reports why it cannot be read
+    ++report.added;
+    return;
+  }
+  if (classify_same_bytes(path, st, h, known, seen, claimed, c)) return;
+  c.jobs.push_back({path, 0, st, h});
+  ++report.added;
+}
+
+ChangeSet Indexer::scan_changes(const std::vector<std::string>& roots, const ScanResult& scan, const CatalogFiles& known) {
   ChangeSet c;
+  const auto& files = scan.files;
   std::unordered_set<std::string> seen(files.begin(), files.end());
   std::unordered_set<int64_t> claimed;  // rows taken by a move
   int64_t n_files = static_cast<int64_t>(files.size()), n_done = 0;
@@ -176,51 +197,79 @@ ChangeSet Indexer::scan_changes(const std::vector<std::string>& roots, const std
     FileStat st;
     if (!stat_file(path, &st)) continue;
     auto it = known.rows.find(path);
-    if (it != known.rows.end()) {
+    if (it != known.rows.end())
       classify_known(path, st, it->second, c, report);
-      continue;
-    }
-    auto f = known.failures.find(path);
-    if (f != known.failures.end() && f->second.size == st.size && f->second.mtime_ns == st.mtime_ns) continue;  // known broken
-    if (f != known.failures.end()) c.fixed_failures.push_back(path);
-    if (!looks_like_image(path)) continue;  // not a photo
-    // Moves and copies have the size of a known photo: only those need hashing up front (a
-    // fresh library hashes nothing twice; the decoders hash as they read).
-    if (!known.known_sizes.count(st.size)) {
-      c.jobs.push_back({path, 0, st, ""});
-      ++report.added;
-      continue;
-    }
-    std::string h;
-    try {
-      h = content_hash_file(path);
-    } catch (const Error&) {
-      c.jobs.push_back({path, 0, st, ""});  // the pipeline reports why it cannot be read
-      continue;
-    }
-    if (classify_same_bytes(path, st, h, known, seen, claimed, c)) continue;
-    c.jobs.push_back({path, 0, st, h});
-    ++report.added;
+    else
+      classify_unknown(path, st, known, seen, claimed, c);
   }
-  // Deleted: rows under the roots whose files are gone (and were not moved).
+  // Deleted: rows under the roots whose files are really gone (and were not moved). A folder
+  // that cannot be listed, or that is suddenly empty, keeps its entries (guard_roots).
+  std::unordered_set<std::string> keep_dirs;
+  for (auto& u : scan.unreadable_dirs) keep_dirs.insert(u.dir);
+  if (!params.allow_empty_root)
+    for (auto& d : scan.empty_dirs) keep_dirs.insert(d);
+  auto kept = [&](const std::string& path) {
+    for (std::string d = folder_of(path); under_any(d, roots); d = folder_of(d)) {
+      if (keep_dirs.count(d)) return true;
+      if (d == "/") break;
+    }
+    return false;
+  };
   if (params.prune_missing) {
     for (auto& [path, r] : known.rows) {
-      if (seen.count(path) || claimed.count(r.id)) continue;
-      if (!under_any(path, roots)) continue;
-      std::error_code ec;
-      if (fs::exists(path, ec)) continue;  // unreadable directory, not a deletion
-      c.deletions.push_back(r.id);
+      if (seen.count(path) || claimed.count(r.id) || !under_any(path, roots)) continue;
+      if (file_is_gone(path) && !kept(path)) c.deletions.push_back(r.id);
     }
-    for (auto& [path, st] : known.failures) {
-      if (seen.count(path)) continue;
-      std::error_code ec;
-      if (under_any(path, roots) && !fs::exists(path, ec)) c.gone_failures.push_back(path);
-    }
+    for (auto& [path, st] : known.failures)
+      if (!seen.count(path) && under_any(path, roots) && file_is_gone(path) && !kept(path)) c.gone_failures.push_back(path);
   }
   report.moved = static_cast<int64_t>(c.moves.size());
   report.deleted = static_cast<int64_t>(c.deletions.size());
   report.added += static_cast<int64_t>(c.copies.size());
   return c;
+}
+
+void Indexer::guard_roots(const std::vector<std::string>& roots, const ScanResult& scan, const CatalogFiles& known) {
+  for (auto& u : scan.unreadable_dirs) {
+    report.unreadable_folders.push_back({u.dir, u.reason});
+    note("cannot read folder " + u.dir + " (" + u.reason + "): its photos stay in the library as they were");
+  }
+  report.outside_links = scan.outside_links;
+  if (!scan.outside_links.empty())
+    note("skipped " + std::to_string(scan.outside_links.size()) + " symlink(s) leading out of the indexed folders (e.g. " +
+         scan.outside_links.front() + "); --follow-symlinks follows them");
+  if (!params.allow_empty_root && !scan.empty_dirs.empty()) {
+    std::unordered_map<std::string, int64_t> per_folder;
+    for (auto& [path, r] : known.rows) ++per_folder[folder_of(path)];
+    for (auto& d : scan.empty_dirs) {
+      auto it = per_folder.find(d);
+      if (it != per_folder.end() && std::find(roots.begin(), roots.end(), d) == roots.end())
+        note("folder " + d + " is empty but held " + std::to_string(it->second) +
+             " photos: their entries are kept (an unmounted share?); --allow-empty-root removes them");
+    }
+  }
+  for (size_t i = 0; i < roots.size(); ++i) {
+    const std::string& root = roots[i];
+    int64_t held = 0;
+    for (auto& [path, r] : known.rows) held += under_root(path, root);
+    bool missing = std::find(scan.missing_roots.begin(), scan.missing_roots.end(), root) != scan.missing_roots.end();
+    if (missing && held == 0) throw Error(root + ": no such file or directory", ErrorCode::NotFound);
+    if (held == 0) continue;
+    std::string state;
+    for (auto& u : scan.unreadable_dirs)
+      if (u.dir == root) state = "cannot be read (" + u.reason + ")";
+    if (missing) state = "is missing";
+    if (state.empty() && i < scan.files_per_root.size() && scan.files_per_root[i] == 0) state = "is empty";
+    if (state.empty()) continue;
+    std::string msg = root + " " + state + ", but the library holds " + std::to_string(held) +
+                      " photos under it (an unmounted drive or share, a folder without permissions?).";
+    if (params.allow_empty_root) {
+      note(msg + " --allow-empty-root: entries of files that are really gone are removed");
+      continue;
+    }
+    throw Error(msg + " Nothing was changed. Mount or fix it and index again, or pass --allow-empty-root "
+                      "to remove the entries of its photos.", ErrorCode::NotFound);
+  }
 }
 
 }  // namespace vf::detail

@@ -29,9 +29,16 @@ std::array<double, 4> parse_four_coordinates(const std::string& value, const std
 
 // Keys in the order they are applied: a later key overrides an earlier one that sets the
 // same field (path_prefix over folder, camera over model).
-const char* const kFilterKeys[] = {"date_from", "date_to",     "make",       "model",      "camera",
+const char* const kFilterKeys[] = {"include_file_times", "date_from", "date_to", "make",       "model",      "camera",
                                    "lens",      "folder",      "path_prefix", "format",    "orientation",
                                    "min_width", "min_height",  "min_rating", "gps_bbox",   "bbox"};
+
+// "=text" -> (text, exact); anything else is a substring.
+bool exact_or_substring(const std::string& value, std::string& out) {
+  bool exact = value.size() > 1 && value[0] == '=';
+  out = exact ? value.substr(1) : value;
+  return exact;
+}
 
 }  // namespace
 
@@ -39,12 +46,17 @@ bool parse_filter_param(const std::string& name, const std::string& value, Filte
   if (std::find(std::begin(kFilterKeys), std::end(kFilterKeys), name) == std::end(kFilterKeys)) return false;
   if (value.empty()) return true;
   const std::string& v = value;
-  if (name == "date_from") out.date_from = parse_date_bound(v, false);
+  if (name == "include_file_times") {
+    if (v == "1" || v == "true" || v == "yes") out.include_file_times = true;
+    else if (v == "0" || v == "false" || v == "no") out.include_file_times = false;
+    else throw Error("include_file_times wants 1/true/yes or 0/false/no (got '" + v + "')", ErrorCode::InvalidArgument);
+  } else if (name == "date_from") out.date_from = parse_date_bound(v, false);
   else if (name == "date_to") out.date_to = parse_date_bound(v, true);
-  else if (name == "make") out.make = v;
+  // Text filters are substrings; "=value" is the exact value (what a dropdown sends).
+  else if (name == "make") out.make_exact = exact_or_substring(v, out.make);
   // "camera" is the UI's camera facet: the model string alone identifies the camera well.
-  else if (name == "model" || name == "camera") out.model = v;
-  else if (name == "lens") out.lens = v;
+  else if (name == "model" || name == "camera") out.model_exact = exact_or_substring(v, out.model);
+  else if (name == "lens") out.lens_exact = exact_or_substring(v, out.lens);
   // A folder matches its contents only, not a sibling sharing the prefix (2019 vs 2019-old).
   else if (name == "folder") out.path_prefix = v.back() == '/' ? v : v + "/";
   else if (name == "path_prefix") out.path_prefix = v;

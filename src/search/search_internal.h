@@ -87,4 +87,7 @@ int hamming64(uint64_t a, uint64_t b);
 // next to an images/ folder). Returns the lexically normal absolute path.
 std::string resolve_truth_path(const std::string& path, const std::string& base);
 
+// Each filter of `f` on its own, named "key=value" in the filter parser's words.
+std::vector<std::pair<std::string, Filters>> split_filters(const Filters& f);
+
 }  // namespace vf::search

@@ -26,6 +26,40 @@ bool Filters::empty() const {
          min_height <= 0 && !min_rating && !gps_bbox;
 }
 
+namespace search {
+
+std::vector<std::pair<std::string, Filters>> split_filters(const Filters& f) {
+  std::vector<std::pair<std::string, Filters>> out;
+  auto add = [&](const std::string& name, auto set) {
+    Filters one;
+    set(one);
+    out.emplace_back(name, std::move(one));
+  };
+  auto text = [](const std::string& v, bool exact) { return (exact ? "=" : "") + v; };
+  auto dated = [&](Filters& o) { o.include_file_times = f.include_file_times; };
+  if (f.date_from) add("date_from=" + std::to_string(*f.date_from), [&](Filters& o) { o.date_from = f.date_from, dated(o); });
+  if (f.date_to) add("date_to=" + std::to_string(*f.date_to), [&](Filters& o) { o.date_to = f.date_to, dated(o); });
+  if (!f.make.empty()) add("make=" + text(f.make, f.make_exact), [&](Filters& o) { o.make = f.make, o.make_exact = f.make_exact; });
+  if (!f.model.empty())
+    add("model=" + text(f.model, f.model_exact), [&](Filters& o) { o.model = f.model, o.model_exact = f.model_exact; });
+  if (!f.lens.empty()) add("lens=" + text(f.lens, f.lens_exact), [&](Filters& o) { o.lens = f.lens, o.lens_exact = f.lens_exact; });
+  if (!f.path_prefix.empty()) add("folder=" + f.path_prefix, [&](Filters& o) { o.path_prefix = f.path_prefix; });
+  if (!f.format.empty()) add("format=" + f.format, [&](Filters& o) { o.format = f.format; });
+  if (!f.orientation.empty()) add("orientation=" + f.orientation, [&](Filters& o) { o.orientation = f.orientation; });
+  if (f.min_width > 0) add("min_width=" + std::to_string(f.min_width), [&](Filters& o) { o.min_width = f.min_width; });
+  if (f.min_height > 0) add("min_height=" + std::to_string(f.min_height), [&](Filters& o) { o.min_height = f.min_height; });
+  if (f.min_rating) add("min_rating=" + std::to_string(*f.min_rating), [&](Filters& o) { o.min_rating = f.min_rating; });
+  if (f.gps_bbox) {
+    auto& b = *f.gps_bbox;
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "gps_bbox=%g,%g,%g,%g", b[0], b[1], b[2], b[3]);
+    add(buf, [&](Filters& o) { o.gps_bbox = f.gps_bbox; });
+  }
+  return out;
+}
+
+}  // namespace search
+
 std::optional<float> preset_alpha(const std::string& name) {
   std::string n;
   for (char c : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -63,7 +63,9 @@ struct Searcher::Impl {
     EngineParams p = engine_params;
     if (p.model_dir.empty()) p.model_dir = library.model_dir();
     if (p.model_dir.empty())
-      throw Error("library " + library.dir() + " has no model recorded: index it first",
+      throw Error("library " + library.dir() + " has no model directory recorded (a library imported from HDF5 "
+                  "keeps only the model's name, '" + library.info().model_id + "'): give the model that made its "
+                  "features with --model DIR (serve: --model DIR), or index it once",
                   ErrorCode::NotFound);
     auto info = library.info();
     if (!info.pooling.empty()) pooling = parse_pooling(info.pooling);
@@ -392,7 +394,21 @@ Searcher::Searcher(const Library& library, EngineParams engine)
     : impl_(std::make_unique<Impl>(library, std::move(engine))) {}
 Searcher::~Searcher() = default;
 
-SearchResults Searcher::search(const SearchQuery& query) { return impl_->run(query); }
+// "No results" with filters says which filter did it: each one alone is counted.
+void Searcher::explain_empty(const Filters& filters, SearchResults& res) {
+  if (!res.hits.empty() || filters.empty()) return;
+  for (auto& [name, one] : search::split_filters(filters)) {
+    int64_t matched = 0;
+    impl_->list_ids(one, 1, 0, matched);
+    res.filter_matches.push_back({name, matched});
+  }
+}
+
+SearchResults Searcher::search(const SearchQuery& query) {
+  SearchResults res = impl_->run(query);
+  explain_empty(query.filters, res);
+  return res;
+}
 
 void Searcher::load_model() { impl_->ensure_engine(); }
 
@@ -408,6 +424,7 @@ SearchResults Searcher::list(const Filters& filters, int k, int offset) {
     if (auto p = impl_->library.photo(id)) h.photo = std::move(*p);
     res.hits.push_back(std::move(h));
   }
+  if (offset == 0) explain_empty(filters, res);
   res.timings.search_ms = res.timings.total_ms = ms_since(t0);
   return res;
 }

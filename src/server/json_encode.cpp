@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "server/server_util.h"
+#include "viewfinder/text.h"
 
 namespace vf::server {
 
@@ -20,12 +21,12 @@ json photo_summary(const PhotoRecord& p) {
   std::string id = std::to_string(p.id);
   json j = {{"id", p.id},
             {"name", basename_of(p.path)},
-            {"path", p.path},
-            {"folder", p.folder},
             {"format", m.format},
             {"width", m.width},
             {"height", m.height},
             {"capture_time", m.capture_time},
+            // The file's modification time, never a capture time ("" when unknown).
+            {"file_time", m.file_time},
             {"make", m.make},
             {"model", m.model},
             {"lens", m.lens},
@@ -33,6 +34,8 @@ json photo_summary(const PhotoRecord& p) {
             {"thumb_url", "/api/photos/" + id + "/thumb"},
             {"preview_url", "/api/photos/" + id + "/preview"},
             {"original_url", "/api/photos/" + id + "/original"}};
+  put_path(j, "path", p.path);  // + path_bytes (base64) when the name is not UTF-8
+  put_path(j, "folder", p.folder);
   return j;
 }
 
@@ -91,10 +94,28 @@ json info_json(const LibraryInfo& i) {
           {"last_indexed", i.last_indexed}};
 }
 
+json filter_matches_json(const SearchResults& r) {
+  json a = json::array();
+  for (auto& m : r.filter_matches) a.push_back({{"filter", m.filter}, {"matched", m.matched}});
+  return a;
+}
+
+static json unreadable_folders_json(const IndexReport& r) {
+  json a = json::array();
+  for (auto& f : r.unreadable_folders) {
+    json j = {{"reason", f.reason}};
+    put_path(j, "path", f.path);
+    a.push_back(j);
+  }
+  return a;
+}
+
 json index_report_json(const IndexReport& r) {
   return {{"scanned", r.scanned},   {"added", r.added},         {"changed", r.changed},
           {"moved", r.moved},       {"deleted", r.deleted},     {"unchanged", r.unchanged},
           {"embedded", r.embedded}, {"reembedded", r.reembedded}, {"failed", r.failed},
+          {"not_photos", r.not_photos}, {"still_failing", r.still_failing},
+          {"unreadable_folders", unreadable_folders_json(r)},
           {"seconds", r.seconds},   {"images_per_s", r.images_per_s}};
 }
 

@@ -20,6 +20,8 @@ json hit_json(const SearchHit& h);
 json timings_json(const SearchTimings& t);
 json info_json(const LibraryInfo& i);
 json index_report_json(const IndexReport& r);
+// Each filter alone with its match count, when filters left no result ([] otherwise).
+json filter_matches_json(const SearchResults& r);
 // Clusters with their representatives' summaries (ids no longer in `library` are skipped).
 json clusters_json(const Library& library, const ClusterResult& c);
 

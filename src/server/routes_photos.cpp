@@ -18,6 +18,18 @@ namespace vf::server {
 
 namespace {
 
+// The containment rule of originals holds for everything derived from one: a photo whose
+// file resolves outside the library roots (a symlink to elsewhere) shows no preview,
+// thumbnail or metadata either. (A file that is gone resolves to nothing: its thumbnail stays.)
+void require_inside_roots(ServerState& s, const std::vector<std::string>& roots, const PhotoRecord& rec) {
+  auto real = real_path(rec.path);
+  if (!real) return;
+  for (auto& r : roots)
+    if (path_within(*real, r)) return;
+  s.log.line("refused: photo " + std::to_string(rec.id) + " resolves outside the library: " + *real);
+  throw HttpError{403, "the file of photo " + std::to_string(rec.id) + " resolves outside the library"};
+}
+
 Reply list_photos(ServerState& s, const Request& req) {
   auto m = params_map(req);
   int k = 60, offset = 0;
@@ -33,7 +45,8 @@ Reply list_photos(ServerState& s, const Request& req) {
     for (auto& h : r.hits) items.push_back(photo_summary(h.photo));
     json t = timings_json(r.timings);
     t["queue_ms"] = round_to(queue_ms, 1);
-    return json_reply({{"photos", items}, {"matched", r.matched}, {"k", k}, {"offset", offset}, {"timings", t}});
+    return json_reply({{"photos", items}, {"matched", r.matched}, {"filter_matches", filter_matches_json(r)}, {"k", k},
+                       {"offset", offset}, {"timings", t}});
   });
 }
 
@@ -42,6 +55,7 @@ Reply photo(ServerState& s, const Request& req) {
   int64_t id = path_id(req);
   auto rec = g->library->photo(id);
   if (!rec) throw HttpError{404, "no photo with id " + std::to_string(id)};
+  require_inside_roots(s, g->roots, *rec);
   return json_reply(photo_detail(*rec));
 }
 
@@ -65,6 +79,7 @@ Reply photo_file(ServerState& s, const Request& req, const std::string& kind) {
     path = rec->path;
     mime = rec->meta.mime.empty() ? "application/octet-stream" : rec->meta.mime;
   } else {
+    require_inside_roots(s, g->roots, *rec);
     path = kind == "preview" && !rec->preview_path.empty() ? rec->preview_path : rec->thumb_path;
     if (path.empty()) throw HttpError{404, "photo " + std::to_string(id) + " has no cached " + kind};
   }

@@ -147,6 +147,7 @@ Reply run_search(ServerState& s, SearchQuery q, const std::function<void(SearchQ
     if (q.positive_bytes.size() == 1) query["token"] = g->explain().remember_query(q.positive_bytes[0]);
     return json_reply({{"hits", hits},
                        {"matched", r.matched},
+                       {"filter_matches", filter_matches_json(r)},
                        {"k", q.k},
                        {"offset", q.offset},
                        {"alpha", round_to(q.alpha, 4)},

@@ -90,7 +90,7 @@ std::shared_ptr<Generation> ServerState::load_generation() const {
     all.reserve(r.hits.size());
     for (auto& h : r.hits) all.push_back(std::move(h.photo));
   }
-  std::map<std::string, int64_t> folders, years, formats;
+  std::map<std::string, int64_t> folders, years, formats, lenses;
   // Camera facet keyed by the model string (what the model filter matches), labelled
   // "Make Model" for people.
   std::map<std::string, std::pair<std::string, int64_t>> cameras;
@@ -109,6 +109,7 @@ std::shared_ptr<Generation> ServerState::load_generation() const {
       c.second++;
     }
     folders[p.folder]++;
+    if (!p.meta.lens.empty()) lenses[p.meta.lens]++;
     if (p.meta.capture_time.size() >= 4) years[p.meta.capture_time.substr(0, 4)]++;
     if (!p.meta.format.empty()) formats[p.meta.format]++;
     if (p.meta.rating) ratings[*p.meta.rating]++;
@@ -135,7 +136,7 @@ std::shared_ptr<Generation> ServerState::load_generation() const {
   };
   json cams = json::array();
   for (auto& [model, c] : cameras) cams.push_back({{"value", model}, {"label", c.first}, {"count", c.second}});
-  g->facets = {{"cameras", cams}, {"folders", to_list(folders)},
+  g->facets = {{"cameras", cams}, {"lenses", to_list(lenses)}, {"folders", to_list(folders)},
                {"years", to_list(years)},     {"formats", to_list(formats)},
                {"ratings", to_list(ratings)}};
 

@@ -63,6 +63,42 @@ try:
     info = json.loads(run("info", "--library", lib2, "--json").stdout)
     assert info["embedded"] == 30 and info["dim"] == 64 and info["model_id"] == (model_id.decode() if isinstance(model_id, bytes) else model_id), info
 
+    # An imported library searches by image without --model when the exporter's model
+    # directory exists here (recorded at import), and otherwise names the flag (issue 11).
+    query = f"{tmp}/query.jpg"  # not in the library: it must be embedded with the model
+    shutil.copy(f"{photos}/{sorted(os.listdir(photos))[0]}", query)
+    q = run("search", "--library", lib2, query, "-k", "3", "--json")
+    assert len(json.loads(q.stdout)["hits"]) == 3, q.stdout
+    db2 = sqlite3.connect(f"{lib2}/catalog.sqlite3")
+    db2.execute("DELETE FROM meta WHERE key='model_dir'")
+    db2.commit()
+    db2.close()
+    q = run("search", "--library", lib2, query, "-k", "3", ok=False)
+    assert q.returncode != 0 and "--model DIR" in q.stderr, q.stderr
+    q = run("search", "--library", lib2, query, "-k", "3", "--model", MODEL, "--json")
+    assert len(json.loads(q.stdout)["hits"]) == 3, q.stdout
+
+    # A file name that is not UTF-8: the UTF-8 dataset holds U+FFFD forms (h5py reads it), the
+    # exact bytes are in paths_bytes, and import restores them (issue 14.6).
+    raw_dir = f"{tmp}/raw"
+    os.makedirs(raw_dir)
+    raw_name = os.fsencode(raw_dir) + b"/caf\xe9.jpg"
+    shutil.copy(f"{PHOTOS}/{sorted(os.listdir(PHOTOS))[0]}", raw_name)
+    libr = f"{tmp}/libr"
+    run("index", raw_dir, "--library", libr, "--model", MODEL, "--quiet")
+    outr = f"{tmp}/raw.h5"
+    run("export", "--library", libr, "--hdf5", outr)
+    with h5py.File(outr, "r") as f:
+        shown = f["paths"][0]
+        shown = shown.decode() if isinstance(shown, bytes) else shown
+        assert shown.endswith("caf\ufffd.jpg"), shown
+        assert bytes(f["paths_bytes"][0]) == raw_name, f["paths_bytes"][0]
+    libr2 = f"{tmp}/libr2"
+    run("import", "--library", libr2, "--hdf5", outr)
+    dbr = sqlite3.connect(f"file:{libr2}/catalog.sqlite3?mode=ro", uri=True)
+    dbr.text_factory = bytes
+    assert dbr.execute("SELECT path FROM photos").fetchone()[0] == raw_name
+
     # A file as the Python prototype wrote it: features (not normalised) + fixed-length paths.
     proto = f"{tmp}/proto.h5"
     with h5py.File(proto, "w") as f:

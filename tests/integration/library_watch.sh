@@ -36,8 +36,22 @@ rm "$DIR/image_0002.jpg"
 wait_for "i['embedded'] == 4 and i['index_vectors'] == 4"
 grep -q '"moved":1' "$TMP/out.jsonl" || { echo "move not detected as a move"; cat "$TMP/out.jsonl"; exit 1; }
 
+# The share goes away (the root is suddenly empty): the re-index stops with an error naming
+# the root, nothing is pruned, and watching goes on; when it comes back, nothing is embedded.
+mkdir "$TMP/away"
+mv "$DIR"/* "$TMP/away/"
+for _ in $(seq 1 100); do grep -q '"event":"error"' "$TMP/out.jsonl" && break; sleep 0.2; done
+grep -q "is empty, but the library holds 4 photos" "$TMP/out.jsonl" || { echo "no error for the empty root"; cat "$TMP/out.jsonl"; exit 1; }
+kill -0 $pid || { echo "watcher died on the empty root"; exit 1; }
+wait_for "i['embedded'] == 4"
+before=$(grep -c '"event":"summary"' "$TMP/out.jsonl")
+mv "$TMP/away"/* "$DIR/"
+for _ in $(seq 1 100); do [ "$(grep -c '"event":"summary"' "$TMP/out.jsonl")" -gt "$before" ] && break; sleep 0.2; done
+tail -1 "$TMP/out.jsonl" | grep -q '"embedded":0' || { echo "photos that came back were embedded again"; tail -3 "$TMP/out.jsonl"; exit 1; }
+wait_for "i['embedded'] == 4 and i['index_vectors'] == 4"
+
 kill -TERM $pid
 wait $pid; rc=$?
 pid=
 [ $rc = 0 ] || { echo "watcher exit code $rc"; exit 1; }
-echo "ok: watch added, moved, deleted"
+echo "ok: watch added, moved, deleted; an emptied root stopped the re-index, not the watch"

@@ -1,6 +1,7 @@
 """Search-stage commands end to end on real photos with the golden tiny model (random weights):
 search by id / file / +- examples / colour, filters that never shrink results, listing,
 pagination, duplicates, clusters and eval. Env: VF_BIN, VF_SHARED."""
+import base64
 import json
 import os
 import shutil
@@ -42,6 +43,9 @@ try:
     # An exact duplicate (byte copy) of a flower, and 80 flowers of 2 classes for eval.
     flowers = sorted(os.listdir(os.path.join(PHOTOS, "flowers17", "images")))
     shutil.copy(os.path.join(PHOTOS, "flowers17", "images", flowers[0]), os.path.join(extra, "copy_of_first.jpg"))
+    # A file name that is not UTF-8 (Latin-1): --json must keep working (issue 14.6).
+    latin1 = os.fsencode(extra) + b"/caf\xe9 \xff.jpg"
+    shutil.copy(os.path.join(PHOTOS, "flowers17", "images", flowers[1]), latin1)  # a byte copy: a dupe
     subset = [f for f in flowers if int(f[6:10]) <= 40 or 81 <= int(f[6:10]) <= 120]
     assert len(subset) == 80
     roots = [os.path.join(PHOTOS, "camera_exif"), os.path.join(PHOTOS, "near_duplicates"),
@@ -139,6 +143,21 @@ try:
     check(r["mode"] == "list" and len(times) > 0 and times == sorted(times, reverse=True), "filters alone list newest first")
     r = vfj("search", "--library", lib, "--make", "no-such-camera")
     check(r["hits"] == [] and r["matched"] == 0, "unmatched filter lists nothing")
+    # ... and says which filter did it (issue 11).
+    check(r["filter_matches"] == [{"filter": "make=no-such-camera", "matched": 0}], f"filter_matches {r['filter_matches']}")
+    out = vf("search", "--library", lib, "--make", "no-such-camera", "--format", "jpeg").stdout
+    check("make=no-such-camera alone matches 0 photos" in out and "format=jpeg alone matches" in out,
+          "'no results' names the filter that excludes everything")
+    # --model is the model directory; the camera filter is --camera-model, "=" for exact.
+    model_row = db.execute("SELECT model, count(*) FROM photos WHERE model IS NOT NULL GROUP BY model ORDER BY 2 DESC").fetchone()
+    r = vfj("search", "--library", lib, f"id:{first_id}", "--model", MODEL, "--camera-model", "=" + model_row[0], "-k", "100")
+    check(len(r["hits"]) == model_row[1] and all(h["model"] == model_row[0] for h in r["hits"]),
+          f"--camera-model ={model_row[0]}: {len(r['hits'])} exact hits, --model DIR accepted")
+    # Non-UTF-8 names: JSON works and path_bytes gives the exact bytes back.
+    r = vfj("search", "--library", lib, "--folder", extra, "-k", "10")
+    raw = [base64.b64decode(h["path_bytes"]) for h in r["hits"] if "path_bytes" in h]
+    check(raw == [latin1] and any("\ufffd" in h["path"] for h in r["hits"]),
+          "search --json with a Latin-1 file name: path (U+FFFD) + path_bytes (exact)")
 
     # ---- duplicates ----
     d = vfj("dupes", "--library", lib)
@@ -149,6 +168,8 @@ try:
     exact = [g for g in d["groups"] if g["kind"] == "exact"]
     check(any(heic <= set(m["path"] for m in g["members"]) for g in exact), "identical HEIC pair is an exact group")
     check(all(g["keeper"] == g["members"][0]["id"] and g["keeper_reason"] for g in d["groups"]), "keepers first, with reasons")
+    check(any(base64.b64decode(m.get("path_bytes", "")) == latin1 for g in d["groups"] for m in g["members"]),
+          "dupes --json lists the Latin-1 copy with path_bytes")
 
     # ---- clusters ----
     c = vfj("clusters", "--library", lib, "--k", "5")

@@ -57,6 +57,18 @@ def run(c, srv, photos):
     st, byc = H.get_json("/api/photos?k=100&model=" + H_quote(cam["value"]), port=p)
     c.check(st == 200 and len(byc["photos"]) == cam["count"] and all(cam["value"].lower() in x["model"].lower() for x in byc["photos"]),
             f"camera filter returns only {cam['value']}")
+    # A dropdown's value matches exactly ("=" prefix), and every facet count adds up (issue 11).
+    for cam_ in stats["facets"]["cameras"]:
+        st, ex = H.get_json("/api/photos?k=100&model=" + H_quote("=" + cam_["value"]), port=p)
+        c.check(st == 200 and len(ex["photos"]) == cam_["count"] and all(x["model"] == cam_["value"] for x in ex["photos"]),
+                f"exact camera filter ={cam_['value']}: {len(ex['photos'])} of {cam_['count']}")
+    c.check(isinstance(stats["facets"].get("lenses"), list), "stats: a lens facet for the UI's lens filter")
+    for lens_ in stats["facets"]["lenses"]:
+        st, ex = H.get_json("/api/photos?k=100&lens=" + H_quote("=" + lens_["value"]), port=p)
+        c.check(st == 200 and len(ex["photos"]) == lens_["count"], f"exact lens filter ={lens_['value']}")
+    st, none = H.get_json("/api/photos?k=10&make=no-such-make&format=jpeg", port=p)
+    c.check(st == 200 and none["photos"] == [] and {"filter": "make=no-such-make", "matched": 0} in none["filter_matches"],
+            f"no results names the filter: {none.get('filter_matches')}")
     folder = next(f["value"] for f in stats["facets"]["folders"] if f["value"].endswith("/cameras"))
     st, byf = H.get_json("/api/photos?k=100&folder=" + H_quote(folder), port=p)
     c.check(st == 200 and len(byf["photos"]) == 6 and all(x["folder"] == folder for x in byf["photos"]), "folder filter")

@@ -120,6 +120,11 @@ def symlinks(c, srv, lib, photos, outside):
     os.symlink(target, path)
     st, h, body = H.request("GET", f"/api/photos/{pid}/original", port=p)
     c.check(is_4xx_without_secret(st, body) and st == 403, f"symlink out of the library -> 403 (got {st})")
+    # The same rule for what derives from the original (issue 14.5): preview, thumb, metadata.
+    for what in ("preview", "thumb", ""):
+        url = f"/api/photos/{pid}/{what}".rstrip("/")
+        st, h, body = H.request("GET", url, port=p)
+        c.check(st == 403, f"{url} of a photo resolving outside the library -> 403 (got {st})")
     os.unlink(path)
     os.symlink(os.path.join(outside, "secret.txt"), path)
     st, h, body = H.request("GET", f"/api/photos/{pid}/original", port=p)

@@ -75,7 +75,29 @@ TEST(CatalogPhotoRow, SchemaComesFromTheColumnTable) {
   std::set<std::string> declared;
   for (const auto& c : vf::catalog::photo_columns()) declared.insert(c.name);
   EXPECT_EQ(table, declared);
-  EXPECT_EQ(declared.size(), 38u);
+  EXPECT_EQ(declared.size(), 41u);  // + file_time, file_time_unix, meta_version
+}
+
+// A catalog of an older version gains the new columns at open (ALTER TABLE from the column
+// table), and its 'file:mtime' capture times move to the file-time columns.
+TEST(CatalogPhotoRow, OldCatalogGainsColumnsAndFileTimesMove) {
+  Db db(":memory:", false);
+  db.exec("CREATE TABLE photos (id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL UNIQUE, folder TEXT NOT NULL,"
+          " capture_time TEXT, capture_offset TEXT, capture_time_source TEXT, capture_unix INTEGER)");
+  db.exec("INSERT INTO photos (path, folder, capture_time, capture_time_source, capture_unix) VALUES"
+          " ('/p/a.jpg', '/p', '2020-01-02T03:04:05', 'file:mtime', 1577934245),"
+          " ('/p/b.jpg', '/p', '2019-05-06T07:08:09', 'exif:DateTimeOriginal', 1557126489)");
+  EXPECT_FALSE(vf::detail::schema_is_current(db.get()));
+  vf::detail::create_schema(db);
+  EXPECT_TRUE(vf::detail::schema_is_current(db.get()));
+  Stmt s(db.get(), "SELECT path, capture_unix IS NULL, coalesce(file_time_unix, 0), coalesce(file_time, '') FROM photos ORDER BY path");
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.col_int(1), 1);
+  EXPECT_EQ(s.col_int64(2), 1577934245);
+  EXPECT_EQ(s.col_text(3), "2020-01-02T03:04:05");
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.col_int(1), 0);  // a real capture time stays
+  EXPECT_EQ(s.col_int64(2), 0);
 }
 
 TEST(CatalogPhotoRow, UpsertCopyAndRecordRoundTrip) {
@@ -159,6 +181,29 @@ TEST(CatalogPhotoRow, FilterTableHasTheFilterColumns) {
   f.gps_bbox = std::array<double, 4>{1, 2, 3, 4};
   auto w = vf::catalog::build_filter_sql(f, "1");
   EXPECT_NO_THROW(Stmt(db.get(), "SELECT id FROM photos WHERE " + w.clause));
+}
+
+// Issue 11: a dropdown's value matches exactly ("=" in the one parser), free text is a substring.
+TEST(CatalogPhotoRow, ExactCameraFilterIsNotASubstring) {
+  Db db(":memory:", false);
+  vf::detail::exec_sql(db.get(), vf::catalog::filter_table_ddl());
+  vf::detail::exec_sql(db.get(), "INSERT INTO photos (id, path, folder, model, lens) VALUES "
+                                 "(1, '/a', '/', 'Canon EOS 5D', 'EF 50mm'), (2, '/b', '/', 'Canon EOS 5D Mark III', 'EF 50mm f/1.8')");
+  auto ids_for = [&](const std::map<std::string, std::string>& params) {
+    auto w = vf::catalog::build_filter_sql(vf::filters_from_params(params), "1");
+    Stmt s(db.get(), "SELECT id FROM photos WHERE " + w.clause + " ORDER BY id");
+    for (size_t i = 0; i < w.binds.size(); ++i) {
+      if (auto* t = std::get_if<std::string>(&w.binds[i])) s.bind(int(i) + 1, *t);
+    }
+    std::vector<int64_t> ids;
+    while (s.step()) ids.push_back(s.col_int64(0));
+    return ids;
+  };
+  EXPECT_EQ(ids_for({{"model", "Canon EOS 5D"}}), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(ids_for({{"model", "=Canon EOS 5D"}}), (std::vector<int64_t>{1}));
+  EXPECT_EQ(ids_for({{"camera", "=Canon EOS 5D Mark III"}}), (std::vector<int64_t>{2}));
+  EXPECT_EQ(ids_for({{"lens", "=EF 50mm"}}), (std::vector<int64_t>{1}));
+  EXPECT_EQ(ids_for({{"lens", "ef 50"}}), (std::vector<int64_t>{1, 2}));
 }
 
 TEST(VectorStore, FaissUpsertReplacesRemoveAndFilteredSearch) {

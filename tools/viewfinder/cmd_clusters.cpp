@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "viewfinder/text.h"
 #include "viewfinder/viewfinder.h"
 
 namespace {
@@ -15,7 +16,9 @@ json cluster_json(const vf::Library& lib, const vf::Cluster& c) {
   json reps = json::array();
   for (int64_t id : c.representatives) {
     auto p = lib.photo(id);
-    reps.push_back({{"id", id}, {"path", p ? p->path : ""}});
+    json rep = {{"id", id}};
+    vf::put_path(rep, "path", p ? p->path : "");  // lossless for names that are not UTF-8
+    reps.push_back(rep);
   }
   json facts = json::array();
   for (const auto& f : c.facts) facts.push_back({{"kind", f.kind}, {"text", f.text}, {"share", f.share}});
@@ -30,7 +33,7 @@ void print_result(const vf::Library& lib, const vf::ClusterResult& r, bool as_js
     json by_k = json::array();
     for (const auto& [k, s] : r.silhouette_by_k) by_k.push_back({{"k", k}, {"silhouette", s}});
     std::cout << json{{"k", r.k}, {"inertia", r.inertia}, {"silhouette", r.silhouette}, {"note", r.note},
-                      {"silhouette_by_k", by_k}, {"clusters", clusters}}.dump(1) << "\n";
+                      {"silhouette_by_k", by_k}, {"clusters", clusters}}.dump(1, ' ', false, json::error_handler_t::replace) << "\n";
     return;
   }
   if (!r.note.empty()) std::cerr << "note: " << r.note << "\n";

@@ -48,10 +48,14 @@ int cmd_dupes(int argc, char** argv) {
       json out = json::array();
       for (const auto& g : groups) {
         json members = json::array();
-        for (const auto& m : g.members) members.push_back({{"id", m.id}, {"path", m.path}, {"similarity", m.similarity}});
+        for (const auto& m : g.members) {
+          nlohmann::json mj = {{"id", m.id}, {"similarity", m.similarity}};
+          vf::put_path(mj, "path", m.path);
+          members.push_back(mj);
+        }
         out.push_back({{"kind", g.kind}, {"keeper", g.keeper}, {"keeper_reason", g.keeper_reason}, {"members", members}});
       }
-      std::cout << json{{"threshold", p.threshold}, {"groups", out}}.dump(1) << "\n";
+      std::cout << json{{"threshold", p.threshold}, {"groups", out}}.dump(1, ' ', false, json::error_handler_t::replace) << "\n";
       return 0;
     }
     int64_t extra = 0;

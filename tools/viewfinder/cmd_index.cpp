@@ -28,26 +28,43 @@ double now_s() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
+// Lines of JSON never fail on a file name that is not UTF-8 (paths also carry path_bytes).
+std::string line(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+json path_json(const std::string& path, const std::string& reason) {
+  json j = {{"reason", reason}};
+  vf::put_path(j, "path", path);
+  return j;
+}
+
 json report_json(const vf::IndexReport& r) {
-  json failures = json::array();
-  for (const auto& f : r.failures) failures.push_back({{"path", f.path}, {"reason", f.reason}});
+  json failures = json::array(), unreadable = json::array();
+  for (const auto& f : r.failures) failures.push_back(path_json(f.path, f.reason));
+  for (const auto& f : r.unreadable_folders) unreadable.push_back(path_json(f.path, f.reason));
   return {{"event", "summary"}, {"scanned", r.scanned}, {"added", r.added}, {"changed", r.changed},
           {"moved", r.moved}, {"deleted", r.deleted}, {"unchanged", r.unchanged}, {"embedded", r.embedded},
-          {"reembedded", r.reembedded}, {"failed", r.failed}, {"failures", failures},
-          {"seconds", r.seconds}, {"images_per_s", r.images_per_s}};
+          {"reembedded", r.reembedded}, {"failed", r.failed}, {"not_photos", r.not_photos},
+          {"still_failing", r.still_failing}, {"failures", failures}, {"unreadable_folders", unreadable},
+          {"outside_links", r.outside_links.size()}, {"seconds", r.seconds}, {"images_per_s", r.images_per_s}};
 }
 
 void print_summary(const vf::IndexReport& r, const std::string& library) {
   std::cout << "indexed " << r.scanned << " files in " << vf::cli::format_duration(r.seconds) << ": "
             << r.added << " new, " << r.changed << " changed, " << r.moved << " moved, " << r.deleted
-            << " deleted, " << r.unchanged << " unchanged, " << r.failed << " failed; embedded "
-            << r.embedded;
+            << " deleted, " << r.unchanged << " unchanged";
+  if (r.reembedded) std::cout << ", " << r.reembedded << " re-embedded";
+  if (r.not_photos) std::cout << ", " << r.not_photos << " not photos";
+  if (r.still_failing) std::cout << ", " << r.still_failing << " still failing (unchanged since they failed)";
+  std::cout << "; " << r.failed << " failed; embedded " << r.embedded;
   if (r.embedded > 0) {
     char rate[32];
     std::snprintf(rate, sizeof rate, "%.1f", r.images_per_s);
     std::cout << " (" << rate << " img/s)";
   }
-  std::cout << "\nlibrary: " << library << "\n";
+  std::cout << "\n";
+  for (const auto& f : r.unreadable_folders)
+    std::cout << "  cannot read " << f.path << " (" << f.reason << "): its photos were kept\n";
+  std::cout << "library: " << library << "\n";
 }
 
 // A progress sink for the terminal (ProgressLine) or for scripts (JSON lines on stdout).
@@ -59,9 +76,13 @@ vf::ProgressFn make_progress(bool json_mode, bool quiet, vf::cli::ProgressLine& 
       double t = now_s();
       if (!p.message.empty()) {
         if (failure)
-          std::cout << json{{"event", "failure"}, {"path", p.current}, {"reason", p.message.substr(8)}}.dump() << "\n";
+          {
+          json j = path_json(p.current, p.message.substr(8));
+          j["event"] = "failure";
+          std::cout << line(j) << "\n";
+        }
         else
-          std::cout << json{{"event", "message"}, {"message", p.message}}.dump() << "\n";
+          std::cout << line(json{{"event", "message"}, {"message", p.message}}) << "\n";
       } else if (t - *last_json >= 1.0 || (p.total > 0 && p.done == p.total)) {
         *last_json = t;
         std::cout << json{{"event", "progress"}, {"phase", p.phase}, {"done", p.done}, {"total", p.total},
@@ -184,6 +205,9 @@ int cmd_index(int argc, char** argv) {
   args.option("index-type", "FACTORY", "FAISS factory string, e.g. Flat, IVF1024,Flat, HNSW32,SQ8 (default: by size)");
   args.option("commit-every", "N", "photos per catalog transaction", "64");
   args.flag("no-prune", "keep entries of files that disappeared");
+  args.flag("allow-empty-root", "let a root that is missing, unreadable or empty remove the entries of its photos\n"
+                                "(without it such a run stops: an unmounted share is not a deletion)");
+  args.flag("follow-symlinks", "follow symlinks that lead out of the indexed folders (default: only those inside)");
   args.flag("json", "JSON lines on stdout (progress, failures, summary last)");
   args.flag("quiet", "no progress bar").alias('q');
   args.flag("watch", "after indexing, keep watching the folders and re-index on changes (Ctrl-C stops)");
@@ -206,13 +230,20 @@ int cmd_index(int argc, char** argv) {
     params.faiss_factory = args.get("index-type");
     params.commit_every = std::max(1, args.get_int("commit-every"));
     params.prune_missing = !args.has("no-prune");
+    params.allow_empty_root = args.has("allow-empty-root");
+    params.follow_symlinks = args.has("follow-symlinks");
     if (params.batch_size < 1 || params.batch_size > 1024) throw vf::Error("--batch must be 1..1024", vf::ErrorCode::InvalidArgument);
-    for (const auto& r : params.roots) {
-      std::error_code ec;
-      if (!fs::exists(r, ec)) throw vf::Error(r + ": no such file or directory", vf::ErrorCode::NotFound);
-    }
     bool json_mode = args.has("json");
     std::string library_dir = args.get("library");
+    // A missing root of an existing library is the library's to judge (an unmounted share
+    // holding its photos stops the run with its own message); otherwise fail before creating one.
+    std::error_code lib_ec;
+    const bool library_exists = fs::exists(library_dir + "/catalog.sqlite3", lib_ec);
+    for (const auto& r : params.roots) {
+      std::error_code ec;
+      if (!library_exists && !fs::exists(r, ec) && ec != std::errc::permission_denied)
+        throw vf::Error(r + ": no such file or directory", vf::ErrorCode::NotFound);
+    }
     auto lib = vf::Library::open(library_dir);
     if (args.has("estimate")) return run_estimate(*lib, params, json_mode, std::max(1, args.get_int("sample")));
 
@@ -221,7 +252,7 @@ int cmd_index(int argc, char** argv) {
     auto report = lib->index(params, progress);
     bar.finish();
     if (json_mode)
-      std::cout << report_json(report).dump() << "\n";
+      std::cout << line(report_json(report)) << "\n";
     else
       print_summary(report, lib->dir());
     std::cout.flush();
@@ -233,7 +264,7 @@ int cmd_index(int argc, char** argv) {
     int debounce_ms = std::max(0, args.get_int("debounce-ms"));
     Watcher watcher(params.roots, lib->dir());
     if (json_mode)
-      std::cout << json{{"event", "watching"}, {"roots", params.roots}}.dump() << "\n" << std::flush;
+      std::cout << line(json{{"event", "watching"}, {"roots", params.roots}}) << "\n" << std::flush;
     else
       std::cerr << "watching for changes (Ctrl-C to stop)\n";
     bool pending = false;
@@ -246,10 +277,21 @@ int cmd_index(int argc, char** argv) {
       // Debounce: a copy of 500 photos is one re-index, not 500.
       if (pending && (now_s() - last_event) * 1000 >= debounce_ms) {
         pending = false;
-        auto r = lib->index(params, progress);
+        vf::IndexReport r;
+        try {
+          r = lib->index(params, progress);
+        } catch (const vf::Error& e) {
+          // An unmounted share mid-watch: say so and keep watching; nothing was removed.
+          bar.finish();
+          if (json_mode)
+            std::cout << line(json{{"event", "error"}, {"error", e.what()}}) << "\n" << std::flush;
+          else
+            std::cerr << "error: " << e.what() << "\n";
+          continue;
+        }
         bar.finish();
         if (json_mode)
-          std::cout << report_json(r).dump() << "\n" << std::flush;
+          std::cout << line(report_json(r)) << "\n" << std::flush;
         else
           print_summary(r, lib->dir());
         std::cout.flush();

@@ -63,6 +63,17 @@ std::string fmt(double v, int prec = 3) {
   return s.str();
 }
 
+// "No results" with filters: which one excluded everything (each filter alone, counted).
+void print_filter_matches(const vf::SearchResults& res) {
+  bool one_empty = false;
+  for (const auto& m : res.filter_matches) {
+    std::cout << "  " << m.filter << " alone matches " << m.matched << " photos"
+              << (m.matched == 0 ? "  <- excludes everything" : "") << "\n";
+    one_empty = one_empty || m.matched == 0;
+  }
+  if (!one_empty && res.filter_matches.size() > 1) std::cout << "  each matches some photos; together they match none\n";
+}
+
 int cmd_search(int argc, char** argv) {
   vf::cli::Args args("search", "QUERY...",
                      "Find photos like the query. QUERY words: an image file, an indexed photo's path or id\n"
@@ -81,7 +92,8 @@ int cmd_search(int argc, char** argv) {
   args.option("min-score", "S", "drop results whose fused score is below S");
   args.option("negative-weight", "W", "weight of negative examples", "0.5");
   vf::cli_search::add_filter_options(args);
-  args.option("model-dir", "DIR", "model to embed query files with (default: the library's)");
+  args.option("model", "DIR", "model directory to embed query files with (default: the library's)");
+  args.option("model-dir", "DIR", "the same as --model (older name)");
   args.option("region", "X,Y,W,H", "search for this box of the query picture (fractions 0..1, as displayed)");
   args.option("rerank", "N", "--region: candidates re-ranked by patch matching", "60");
   args.flag("json", "print JSON (hits, scores, metadata, timings)");
@@ -117,6 +129,7 @@ int cmd_search(int argc, char** argv) {
       q.alpha = 0.5f;
     vf::EngineParams ep;
     if (args.has("model-dir")) ep.model_dir = args.get("model-dir");
+    if (args.has("model")) ep.model_dir = args.get("model");
     vf::Searcher searcher(*lib, ep);
     bool listing = args.positionals().empty() && q.colors.empty();
     if (listing && q.filters.empty())
@@ -137,19 +150,23 @@ int cmd_search(int argc, char** argv) {
         }
         hits.push_back(j);
       }
+      json why = json::array();
+      for (const auto& m : res.filter_matches) why.push_back({{"filter", m.filter}, {"matched", m.matched}});
       json out = {{"hits", hits},
                   {"matched", res.matched},
+                  {"filter_matches", why},
                   {"mode", listing ? "list" : "search"},
                   {"alpha", q.alpha},
                   {"timings", {{"decode_ms", res.timings.decode_ms}, {"embed_ms", res.timings.embed_ms},
                                {"search_ms", res.timings.search_ms}, {"total_ms", res.timings.total_ms}}}};
-      std::cout << out.dump(1) << "\n";
+      std::cout << out.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
       return 0;
     }
     if (res.hits.empty()) {
       std::cout << "no results";
       if (res.matched >= 0 && !q.filters.empty()) std::cout << " (" << res.matched << " photos match the filters)";
       std::cout << "\n";
+      print_filter_matches(res);
       return 0;
     }
     int rank = q.offset;
@@ -161,6 +178,7 @@ int cmd_search(int argc, char** argv) {
       std::cout << h.photo.path;
       std::string extra;
       if (!h.photo.meta.capture_time.empty()) extra += h.photo.meta.capture_time.substr(0, 10);
+      else if (!h.photo.meta.file_time.empty()) extra += "file time " + h.photo.meta.file_time.substr(0, 10);
       std::string cam = h.photo.meta.model.empty() ? h.photo.meta.make : h.photo.meta.model;
       if (!cam.empty()) extra += (extra.empty() ? "" : ", ") + cam;
       if (!extra.empty()) std::cout << "  [" << extra << "]";

@@ -17,9 +17,10 @@ namespace vf::cli_search {
 inline void add_filter_options(vf::cli::Args& args) {
   args.option("from", "DATE", "captured on or after DATE (YYYY-MM-DD[THH:MM[:SS]] or unix seconds)");
   args.option("to", "DATE", "captured on or before DATE (a date alone includes that whole day)");
-  args.option("make", "TEXT", "camera make contains TEXT (case-insensitive)");
-  args.option("model", "TEXT", "camera model contains TEXT (case-insensitive)");
-  args.option("lens", "TEXT", "lens contains TEXT (case-insensitive)");
+  args.option("make", "TEXT", "camera make contains TEXT (case-insensitive substring; =TEXT: exactly TEXT)");
+  // Not --model: that is the model directory in every command.
+  args.option("camera-model", "TEXT", "camera model contains TEXT (case-insensitive substring; =TEXT: exactly TEXT)");
+  args.option("lens", "TEXT", "lens contains TEXT (case-insensitive substring; =TEXT: exactly TEXT)");
   args.option("folder", "PATH", "only photos under this folder (or path prefix)");
   args.option("format", "FMT", "jpeg, heif, png, webp, tiff, raw, ...");
   args.option("orientation", "O", "landscape | portrait | square");
@@ -27,6 +28,7 @@ inline void add_filter_options(vf::cli::Args& args) {
   args.option("min-height", "PX", "minimum height after orientation");
   args.option("min-rating", "N", "minimum XMP rating");
   args.option("bbox", "LAT1,LON1,LAT2,LON2", "GPS bounding box: two opposite corners, degrees");
+  args.flag("include-file-times", "--from/--to and newest-first also date photos without a capture time by their file time");
 }
 
 // The options as filter parameters of the search stage (vf::filters_from_params), so that a
@@ -36,11 +38,12 @@ inline vf::Filters parse_filters(const vf::cli::Args& args) {
   std::map<std::string, std::string> params;
   const std::pair<const char*, const char*> option_to_key[] = {
       {"from", "date_from"},   {"to", "date_to"},   {"make", "make"},
-      {"model", "model"},      {"lens", "lens"},    {"format", "format"},
+      {"camera-model", "model"}, {"lens", "lens"},    {"format", "format"},
       {"orientation", "orientation"}, {"min-width", "min_width"}, {"min-height", "min_height"},
       {"min-rating", "min_rating"},   {"bbox", "bbox"}};
   for (auto& [option, key] : option_to_key)
     if (args.has(option)) params[key] = args.get(option);
+  if (args.has("include-file-times")) params["include_file_times"] = "1";
   if (args.has("folder")) {
     namespace fs = std::filesystem;
     std::string abs = fs::weakly_canonical(fs::absolute(args.get("folder"))).string();
@@ -52,10 +55,12 @@ inline vf::Filters parse_filters(const vf::cli::Args& args) {
 
 inline nlohmann::json photo_json(const vf::PhotoRecord& p) {
   const auto& m = p.meta;
-  nlohmann::json j = {{"path", p.path},     {"folder", p.folder},   {"format", m.format},
-                      {"width", m.width},   {"height", m.height},   {"capture_time", m.capture_time},
-                      {"make", m.make},     {"model", m.model},     {"lens", m.lens},
-                      {"thumb", p.thumb_path}};
+  nlohmann::json j = {{"format", m.format}, {"width", m.width}, {"height", m.height},
+                      {"capture_time", m.capture_time}, {"file_time", m.file_time},
+                      {"make", m.make}, {"model", m.model},
+                      {"lens", m.lens}, {"thumb", p.thumb_path}};
+  vf::put_path(j, "path", p.path);  // + path_bytes when the name is not UTF-8
+  vf::put_path(j, "folder", p.folder);
   if (m.rating) j["rating"] = *m.rating;
   if (m.gps_lat && m.gps_lon) j["gps"] = {*m.gps_lat, *m.gps_lon};
   if (!m.keywords.empty()) j["keywords"] = m.keywords;

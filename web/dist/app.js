@@ -64,8 +64,11 @@ function currentFilters() {
   const from = $('#f-date-from').value, to = $('#f-date-to').value;
   if (from) f.date_from = from;
   if (to) f.date_to = to;
+  // Dropdown values match exactly ("=" prefix): "Canon EOS 5D" is not the 5D Mark III.
   const cam = $('#f-camera').value;
-  if (cam) f.model = cam;
+  if (cam) f.model = `=${cam}`;
+  const lens = $('#f-lens').value;
+  if (lens) f.lens = `=${lens}`;
   const folder = $('#f-folder').value;
   if (folder) f.folder = folder;
   const rating = $('#f-rating').value;
@@ -184,7 +187,9 @@ const colourShown = (p) => state.mode === 'search' && state.lastAlpha < 0.9995 &
 
 function tileFor(p, rank) {
   const isSearch = state.mode === 'search';
-  const sub = [fmtDateShort(p.capture_time), camera(p)].filter(Boolean);
+  // A file time is not a capture time: shown only when there is none, and marked as such.
+  const when = p.capture_time ? fmtDateShort(p.capture_time) : (p.file_time ? `file: ${fmtDateShort(p.file_time)}` : '');
+  const sub = [when, camera(p)].filter(Boolean);
   if (!sub.length) sub.push(`${p.width}×${p.height}`);
   const colour = colourShown(p);
   const scoreText = isSearch ? `score ${score3(p.score)} = content ${score3(p.semantic)}${colour ? ` · colour ${score3(p.color)}` : ''}` : '';
@@ -268,7 +273,7 @@ function renderTable() {
     h('td', { class: 'num' }, score3(p.score)),
     h('td', { class: 'num' }, score3(p.semantic)),
     h('td', { class: 'num' }, colourShown(p) ? score3(p.color) : '—'),
-    h('td', {}, fmtDate(p.capture_time)),
+    h('td', {}, p.capture_time ? fmtDate(p.capture_time) : (p.file_time ? `${fmtDate(p.file_time)} (file time)` : '')),
     h('td', {}, camera(p)))));
 }
 
@@ -418,6 +423,7 @@ function renderDetails(p) {
   if (p.keywords && p.keywords.length) add('Keywords', p.keywords.join(', '));
   add('Orientation', p.orientation && p.orientation !== 1 ? `EXIF ${p.orientation}` : '');
   add('Date source', timeSourceWords(p.capture_time_source));
+  add('File time', p.file_time ? `${fmtDate(p.file_time)} (the file's modification time, not a capture time)` : '');
   if (hit && state.mode === 'search') {
     add('Similarity', `${score3(hit.score)} (content ${score3(hit.semantic)}${colourShown(hit) ? `, colour ${score3(hit.color)}` : ''})`);
   }
@@ -457,8 +463,9 @@ async function loadStats() {
     const s = await api('/api/stats');
     state.facets = s.facets;
     const cams = (s.facets.cameras || []).sort((a, b) => b.count - a.count);
-    // The filter matches the model string (a case-insensitive substring), the most specific
-    // part of "Make Model".
+    // The filter matches the model string exactly, the most specific part of "Make Model".
+    const lenses = (s.facets.lenses || []).sort((a, b) => b.count - a.count);
+    fillSelect($('#f-lens'), lenses.map((l) => ({ value: l.value, text: `${l.value} (${l.count})` })), 'Any lens');
     fillSelect($('#f-camera'), cams.map((c) => ({ value: c.value, text: `${c.label || c.value} (${c.count})` })), 'Any camera');
     const folders = s.facets.folders || [];
     const common = commonPrefix(folders.map((f) => f.value));
@@ -495,10 +502,10 @@ function wire() {
   });
   $('#filters-apply').addEventListener('click', () => runSearch());
   $('#filters-clear').addEventListener('click', () => {
-    for (const id of ['#f-date-from', '#f-date-to', '#f-camera', '#f-folder', '#f-rating', '#f-orientation']) $(id).value = '';
+    for (const id of ['#f-date-from', '#f-date-to', '#f-camera', '#f-lens', '#f-folder', '#f-rating', '#f-orientation']) $(id).value = '';
     runSearch();
   });
-  for (const id of ['#f-camera', '#f-folder', '#f-rating', '#f-orientation', '#f-k']) $(id).addEventListener('change', () => runSearch());
+  for (const id of ['#f-camera', '#f-lens', '#f-folder', '#f-rating', '#f-orientation', '#f-k']) $(id).addEventListener('change', () => runSearch());
   $('#more').addEventListener('click', () => { state.offset += state.k; runSearch({ append: true }); });
   $('#view-grid').addEventListener('click', () => setView('grid'));
   $('#view-table').addEventListener('click', () => setView('table'));
