@@ -13,6 +13,7 @@
 #include <mutex>
 #include <sstream>
 #include <unordered_map>
+#include <optional>
 #include <unordered_set>
 
 #include "library/library_access.h"
@@ -122,6 +123,22 @@ struct Searcher::Impl {
     coarse_color = std::move(flat);
     coarse_generation = generation;
     return coarse_color.get();
+  }
+
+  // Duplicate groups and stacks for collapsing results, rebuilt when the catalog changes.
+  std::mutex grouping_mutex;
+  std::string grouping_generation;
+  std::optional<search::Grouping> dupe_grouping, stack_grouping;
+  void ensure_groupings(bool dupes, bool stacks) {
+    std::lock_guard<std::mutex> g(grouping_mutex);
+    std::string generation = lib.catalog().generation();
+    if (generation != grouping_generation) {
+      dupe_grouping.reset();
+      stack_grouping.reset();
+      grouping_generation = generation;
+    }
+    if (dupes && !dupe_grouping) dupe_grouping = search::duplicate_grouping(library);
+    if (stacks && !stack_grouping) stack_grouping = search::stack_grouping(library);
   }
 
   std::vector<int64_t> filter_ids(const Filters& f) { return filter_index.ids(f); }
@@ -344,7 +361,10 @@ SearchResults Searcher::Impl::run(const SearchQuery& q) {
   } else if (const auto* idx = lib.semantic_store()) {
     res.matched = idx->count();
   }
-  const size_t need = static_cast<size_t>(q.offset) + q.k + excluded.size();
+  const bool collapsing = q.collapse_duplicates || q.collapse_stacks;
+  if (collapsing) ensure_groupings(q.collapse_duplicates, q.collapse_stacks);
+  // Collapsed members take candidate slots: ask for more when collapsing.
+  const size_t need = (static_cast<size_t>(q.offset) + q.k) * (collapsing ? 3 : 1) + excluded.size();
 
   std::vector<int64_t> ids = gather_candidates(q, qv, allowed, need);
 
@@ -353,10 +373,25 @@ SearchResults Searcher::Impl::run(const SearchQuery& q) {
   std::sort(scored.begin(), scored.end(), [](const Candidate& a, const Candidate& b) {
     return a.score != b.score ? a.score > b.score : a.id < b.id;
   });
+  // The best-ranked member of a duplicate group or stack stands for it; the others are hidden.
+  std::unordered_set<size_t> seen_dupes, seen_stacks;
+  auto collapsed_into = [&](int64_t id, bool use, const std::optional<search::Grouping>& grouping,
+                            std::unordered_set<size_t>& seen, const std::vector<int64_t>** group) {
+    if (!use || !grouping) return false;
+    auto it = grouping->group_of.find(id);
+    if (it == grouping->group_of.end()) return false;
+    if (!seen.insert(it->second).second) return true;
+    *group = &grouping->groups[it->second];
+    return false;
+  };
   int skipped = 0;
   for (const auto& c : scored) {
     if (excluded.count(c.id)) continue;
     if (c.score < q.min_score) break;  // sorted: the rest are lower
+    const std::vector<int64_t>* dupes = nullptr;
+    const std::vector<int64_t>* frames = nullptr;
+    if (collapsed_into(c.id, q.collapse_duplicates, dupe_grouping, seen_dupes, &dupes)) continue;
+    if (collapsed_into(c.id, q.collapse_stacks, stack_grouping, seen_stacks, &frames)) continue;
     if (skipped < q.offset) {
       ++skipped;
       continue;
@@ -367,6 +402,12 @@ SearchResults Searcher::Impl::run(const SearchQuery& q) {
     h.score = c.score;
     h.semantic = c.semantic;
     h.color = c.color;
+    for (const auto* group : {dupes, frames})
+      if (group)
+        for (int64_t other : *group)
+          if (other != c.id) h.hidden_ids.push_back(other);
+    h.copies = dupes ? static_cast<int>(dupes->size()) - 1 : 0;
+    h.stacked = frames ? static_cast<int>(frames->size()) - 1 : 0;
     if (q.load_photos)
       if (auto p = library.photo(c.id)) h.photo = std::move(*p);
     res.hits.push_back(std::move(h));
@@ -452,6 +493,7 @@ EvalReport evaluate(const Library& library, const GroundTruth& truth, const Eval
     q.alpha = params.alpha;
     q.k = static_cast<int>(report.ranked_depth);
     q.load_photos = false;
+    q.collapse_duplicates = q.collapse_stacks = false;  // every relevant photo counts
     auto res = searcher.search(q);
     std::vector<std::string> ranked;
     ranked.reserve(res.hits.size());

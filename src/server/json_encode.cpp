@@ -64,6 +64,9 @@ json hit_json(const SearchHit& h) {
   j["score"] = h.score;
   j["semantic"] = h.semantic;
   j["color"] = h.color;
+  j["copies"] = h.copies;    // duplicates collapsed into this hit ("and N copies")
+  j["stacked"] = h.stacked;  // other frames of its stack
+  j["hidden_ids"] = h.hidden_ids;
   return j;
 }
 

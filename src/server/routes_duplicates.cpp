@@ -1,5 +1,8 @@
-// GET /api/duplicates: exact and near-duplicate groups with a suggested keeper. The answer is
+// GET /api/duplicates: identical-bytes, identical-pixels and near-duplicate groups, each with
+// its keeper, the keeper's reason and every member's evidence. The answer is
 // cached per library generation and parameters (it walks the whole index).
+#include <cmath>
+
 #include "common/value_parse.h"
 #include "server/json_encode.h"
 #include "server/routes.h"
@@ -17,8 +20,16 @@ json duplicate_groups_json(const Library& library, const std::vector<DupeGroup>&
       json s;
       if (auto rec = library.photo(mem.id)) s = photo_summary(*rec);
       else s = {{"id", mem.id}, {"path", mem.path}};
-      s["similarity"] = mem.similarity;
+      s["similarity"] = std::round(mem.similarity * 1e4) / 1e4;
       s["keeper"] = mem.id == grp.keeper;
+      s["relation"] = mem.relation;
+      s["evidence"] = mem.evidence;
+      s["format"] = mem.format;
+      s["width"] = mem.width;
+      s["height"] = mem.height;
+      s["file_size"] = mem.file_size;
+      if (mem.phash_distance >= 0) s["phash_distance"] = mem.phash_distance;
+      if (mem.copy_of) s["copy_of"] = mem.copy_of, s["copy_kind"] = mem.copy_kind;
       members.push_back(s);
     }
     photos += int64_t(grp.members.size());
@@ -34,8 +45,10 @@ Reply duplicates(ServerState& s, const Request& req) {
   if (m.count("threshold")) dp.threshold = float(parse_number(m["threshold"], "threshold", 0.5, 1.0));
   if (m.count("exact")) dp.exact = m["exact"] != "0" && m["exact"] != "false";
   if (m.count("near")) dp.near = m["near"] != "0" && m["near"] != "false";
-  std::string key = std::to_string(dp.threshold) + "|" + std::to_string(dp.exact) + std::to_string(dp.near);
-  for (auto& k : {"threshold", "exact", "near"}) m.erase(k);
+  if (m.count("phash")) dp.phash_max_distance = int(parse_number(m["phash"], "phash", 0, 32));
+  std::string key = std::to_string(dp.threshold) + "|" + std::to_string(dp.exact) + std::to_string(dp.near) +
+                    "|" + std::to_string(dp.phash_max_distance);
+  for (auto& k : {"threshold", "exact", "near", "phash"}) m.erase(k);
   dp.filters = filters_from_params(m);
   for (auto& [k, v] : m) key += "|" + k + "=" + v;
   auto g = s.gen();

@@ -146,9 +146,28 @@ try:
     copy_pair = {os.path.join(PHOTOS, "flowers17", "images", flowers[0]), os.path.join(extra, "copy_of_first.jpg")}
     check(any(copy_pair <= g for g in groups), "byte copy found as a duplicate")
     heic = {os.path.join(PHOTOS, "formats", "photoprism", f) for f in ("iphone_7.heic", "meta_iphone_7.heic")}
-    exact = [g for g in d["groups"] if g["kind"] == "exact"]
-    check(any(heic <= set(m["path"] for m in g["members"]) for g in exact), "identical HEIC pair is an exact group")
+    check(any(heic <= set(m["path"] for m in g["members"]) and
+              any(m["relation"] == "identical_pixels" and "decoded pixels equal" in m["evidence"] for m in g["members"])
+              for g in d["groups"]), "identical HEIC pair: identical pixels, with the evidence")
     check(all(g["keeper"] == g["members"][0]["id"] and g["keeper_reason"] for g in d["groups"]), "keepers first, with reasons")
+    check(all(g["kind"] in ("identical_bytes", "identical_pixels", "near") for g in d["groups"]), "three kinds only")
+    every = [m["path"] for g in d["groups"] for m in g["members"]]
+    check(len(every) == len(set(every)), "groups do not overlap")
+    check(all(0 <= m["similarity"] <= 1 and m["format"] and m["width"] > 0 and m["file_size"] > 0
+              for g in d["groups"] for m in g["members"]), "similarity in [0,1]; format, size, dimensions")
+    flower_png = os.path.join(PHOTOS, "near_duplicates", "libjxl_flower_variants", "flower.png")
+    d8 = vfj("dupes", "--library", lib, "--phash", "8")
+    check(sum(flower_png in {m["path"] for m in g["members"]} for g in d8["groups"]) <= 1, "--phash 8: flower.png in one group")
+    check(all(m["relation"] != "identical_pixels" for g in d8["groups"] for m in g["members"]
+              if "im_q85" in m["path"]), "lossy q85 re-encodes are never identical pixels")
+    # Search: one hit per duplicate group unless --all-copies.
+    s1 = vfj("search", "--library", lib, f"id:{first_id}", "-k", "40")
+    s2 = vfj("search", "--library", lib, f"id:{first_id}", "-k", "40", "--all-copies")
+    copy_id = db.execute("SELECT id FROM photos WHERE path = ?", (os.path.join(extra, "copy_of_first.jpg"),)).fetchone()[0]
+    check(copy_id not in [h["id"] for h in s1["hits"]] and copy_id in [h["id"] for h in s2["hits"]],
+          "the byte copy is hidden by default and shown with --all-copies")
+    st = vfj("stacks", "--library", lib)
+    check(isinstance(st["stacks"], list), f"stacks runs ({len(st['stacks'])} stacks)")
 
     # ---- clusters ----
     c = vfj("clusters", "--library", lib, "--k", "5")
