@@ -52,9 +52,12 @@ const std::vector<Rule>& rules() {
        [](const C& k, const C& o) {
          return "lossless " + fmt(k) + " over lossy " + fmt(o) + " at equal pixels (" + dims(k) + ")";
        }},
-      {[](const C& a, const C& b) { return order(b.file_size, a.file_size); },
+      // Between lossless files of equal pixels the size says nothing (compression level only).
+      {[](const C& a, const C& b) { return a.lossless && b.lossless ? 0 : order(b.file_size, a.file_size); },
        [](const C& k, const C& o) {
-         return "larger file at equal pixels: " + kb(k.file_size) + " over " + kb(o.file_size) + " (less compressed)";
+         const bool same_kb = kb(k.file_size) == kb(o.file_size);
+         auto size = [&](int64_t b) { return same_kb ? std::to_string(b) + " bytes" : kb(b); };
+         return "larger file at equal pixels: " + size(k.file_size) + " over " + size(o.file_size) + " (less compressed)";
        }},
       {[](const C& a, const C& b) { return order(b.metadata_fields, a.metadata_fields); },
        [](const C& k, const C& o) {

@@ -85,7 +85,7 @@ struct KeeperCandidate {
 //   1. RAW over other formats (the camera original);
 //   2. more pixels (a smaller copy is a derivative);
 //   3. lossless over lossy at equal pixels;
-//   4. the larger file at equal pixels and compression class (less compressed);
+//   4. the larger file at equal pixels among lossy copies (less compressed);
 //   5. richer metadata (more EXIF fields, GPS, rating, keywords);
 //   6. the earliest capture time (unknown sorts last);
 //   7. the path, as the last and stable tie-break.
@@ -97,14 +97,18 @@ int compare_keepers(const KeeperCandidate& a, const KeeperCandidate& b);
 int hamming64(uint64_t a, uint64_t b);
 
 // ---- collapsing search results (collapse.cpp) -----------------------------------------------
-// Which photos belong together: duplicate groups (find_duplicates with default parameters) or
-// stacks (find_stacks with default parameters). group_of maps a member's id to its group.
+// Which of a query's candidates belong together: group_of maps a member's id to its group.
 struct Grouping {
   std::unordered_map<int64_t, size_t> group_of;
   std::vector<std::vector<int64_t>> groups;
 };
-Grouping duplicate_grouping(const Library& library);
-Grouping stack_grouping(const Library& library);
+struct CandidateGroupings {
+  Grouping duplicates, stacks;
+};
+// `embs`: one L2-normalised row of `dim` floats per photo. Pairwise over the candidates only.
+CandidateGroupings group_candidates(const std::vector<PhotoRecord>& photos, const float* embs, int dim);
+// Two captures of one camera at different times: different frames, never duplicates.
+bool different_frames(const PhotoRecord& a, const PhotoRecord& b);
 
 // ---- evaluation --------------------------------------------------------------------------
 // Resolves a ground-truth path: absolute paths as they are; relative ones against `base`, or,

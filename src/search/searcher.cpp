@@ -125,22 +125,6 @@ struct Searcher::Impl {
     return coarse_color.get();
   }
 
-  // Duplicate groups and stacks for collapsing results, rebuilt when the catalog changes.
-  std::mutex grouping_mutex;
-  std::string grouping_generation;
-  std::optional<search::Grouping> dupe_grouping, stack_grouping;
-  void ensure_groupings(bool dupes, bool stacks) {
-    std::lock_guard<std::mutex> g(grouping_mutex);
-    std::string generation = lib.catalog().generation();
-    if (generation != grouping_generation) {
-      dupe_grouping.reset();
-      stack_grouping.reset();
-      grouping_generation = generation;
-    }
-    if (dupes && !dupe_grouping) dupe_grouping = search::duplicate_grouping(library);
-    if (stacks && !stack_grouping) stack_grouping = search::stack_grouping(library);
-  }
-
   std::vector<int64_t> filter_ids(const Filters& f) { return filter_index.ids(f); }
   std::vector<int64_t> list_ids(const Filters& f, int k, int offset, int64_t& matched) {
     return filter_index.list(f, k, offset, matched);
@@ -362,7 +346,6 @@ SearchResults Searcher::Impl::run(const SearchQuery& q) {
     res.matched = idx->count();
   }
   const bool collapsing = q.collapse_duplicates || q.collapse_stacks;
-  if (collapsing) ensure_groupings(q.collapse_duplicates, q.collapse_stacks);
   // Collapsed members take candidate slots: ask for more when collapsing.
   const size_t need = (static_cast<size_t>(q.offset) + q.k) * (collapsing ? 3 : 1) + excluded.size();
 
@@ -374,8 +357,24 @@ SearchResults Searcher::Impl::run(const SearchQuery& q) {
     return a.score != b.score ? a.score > b.score : a.id < b.id;
   });
   // The best-ranked member of a duplicate group or stack stands for it; the others are hidden.
+  // Groups are found among the candidates that can still be shown (search::group_candidates).
+  std::optional<search::CandidateGroupings> groupings;
+  if (collapsing) {
+    std::vector<int64_t> cand_ids;
+    std::vector<PhotoRecord> cand_photos;
+    for (const auto& c : scored) {
+      if (cand_ids.size() >= need) break;
+      if (c.score < q.min_score) break;
+      auto p = library.photo(c.id);
+      if (!p) continue;
+      cand_ids.push_back(c.id);
+      cand_photos.push_back(std::move(*p));
+    }
+    std::vector<float> cand_embs = lib.embeddings(cand_ids);
+    groupings = search::group_candidates(cand_photos, cand_embs.data(), lib.dim());
+  }
   std::unordered_set<size_t> seen_dupes, seen_stacks;
-  auto collapsed_into = [&](int64_t id, bool use, const std::optional<search::Grouping>& grouping,
+  auto collapsed_into = [&](int64_t id, bool use, const search::Grouping* grouping,
                             std::unordered_set<size_t>& seen, const std::vector<int64_t>** group) {
     if (!use || !grouping) return false;
     auto it = grouping->group_of.find(id);
@@ -390,8 +389,10 @@ SearchResults Searcher::Impl::run(const SearchQuery& q) {
     if (c.score < q.min_score) break;  // sorted: the rest are lower
     const std::vector<int64_t>* dupes = nullptr;
     const std::vector<int64_t>* frames = nullptr;
-    if (collapsed_into(c.id, q.collapse_duplicates, dupe_grouping, seen_dupes, &dupes)) continue;
-    if (collapsed_into(c.id, q.collapse_stacks, stack_grouping, seen_stacks, &frames)) continue;
+    if (collapsed_into(c.id, q.collapse_duplicates, groupings ? &groupings->duplicates : nullptr, seen_dupes, &dupes))
+      continue;
+    if (collapsed_into(c.id, q.collapse_stacks, groupings ? &groupings->stacks : nullptr, seen_stacks, &frames))
+      continue;
     if (skipped < q.offset) {
       ++skipped;
       continue;

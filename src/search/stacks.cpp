@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -29,6 +30,7 @@ namespace vf {
 namespace {
 
 using Row = catalog::DuplicateRow;
+constexpr int kBracketPhashBits = 10;  // of 64: bracket frames of one scene (see find_stacks)
 
 std::string lower_stem(const std::string& path) {
   std::string s = std::filesystem::path(path).stem().string();
@@ -192,9 +194,16 @@ std::vector<Stack> find_stacks(const Library& library, const StackParams& params
   if (params.raw_jpeg) stacks = raw_jpeg_stacks(rows, stacked);
 
   if (params.bursts) {
+    // A byte-identical copy is not another frame (it is a duplicate): one file per content
+    // hash, the first by path, takes part.
+    std::vector<size_t> by_path(rows.size());
+    std::iota(by_path.begin(), by_path.end(), size_t{0});
+    std::sort(by_path.begin(), by_path.end(), [&](size_t a, size_t b) { return rows[a].path < rows[b].path; });
+    std::set<std::string> hashes;
     std::vector<size_t> order;
-    for (size_t i = 0; i < rows.size(); ++i)
-      if (!stacked[i] && rows[i].capture_unix != 0 && !(rows[i].make.empty() && rows[i].model.empty()))
+    for (size_t i : by_path)
+      if (!stacked[i] && rows[i].capture_unix != 0 && !(rows[i].make.empty() && rows[i].model.empty()) &&
+          (rows[i].content_hash.empty() || hashes.insert(rows[i].content_hash).second))
         order.push_back(i);
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
       const Row &x = rows[a], &y = rows[b];
@@ -205,12 +214,20 @@ std::vector<Stack> find_stacks(const Library& library, const StackParams& params
     const int dim = lib.dim();
     std::vector<float> embs = lib.embeddings(ids);
     auto cosine = [&](size_t a, size_t b) { return search::dot(embs.data() + a * dim, embs.data() + b * dim, dim); };
+    // Consecutive frames belong together when their embeddings are close; bracket frames
+    // (different shutter times) also when their perceptual hashes are: the pHash thresholds
+    // at the median, so a change of exposure barely moves it, while it moves the embedding.
+    auto alike = [&](const Row& a, const Row& b, float cos) {
+      if (cos >= params.min_similarity) return true;
+      return a.exposure_s && b.exposure_s && *a.exposure_s != *b.exposure_s && a.has_phash && b.has_phash &&
+             search::hamming64(a.phash, b.phash) <= kBracketPhashBits;
+    };
     size_t start = 0;
     for (size_t k = 1; k <= order.size(); ++k) {
       const bool joins = k < order.size() && rows[order[k]].make == rows[order[k - 1]].make &&
                          rows[order[k]].model == rows[order[k - 1]].model &&
                          rows[order[k]].capture_unix - rows[order[k - 1]].capture_unix <= params.window_s &&
-                         cosine(k, k - 1) >= params.min_similarity;
+                         alike(rows[order[k]], rows[order[k - 1]], cosine(k, k - 1));
       if (joins) continue;
       if (k - start >= 2) {
         Stack s;
