@@ -127,7 +127,8 @@ try:
               f"--make canon -k {k}: {len(r['hits'])} hits, all Canon (matched {r['matched']})")
     folder = os.path.join(PHOTOS, "near_duplicates")
     nd = db.execute("SELECT count(*) FROM photos WHERE embedding IS NOT NULL AND path LIKE ?", (folder + "/%",)).fetchone()[0]
-    r = vfj("search", "--library", lib, f"id:{first_id}", "--folder", folder, "--alpha", "0.5", "-k", "100")
+    r = vfj("search", "--library", lib, f"id:{first_id}", "--folder", folder, "--alpha", "0.5", "-k", "100",
+            "--all-copies", "--expand-stacks")
     check(len(r["hits"]) == nd and all(h["path"].startswith(folder + "/") for h in r["hits"]),
           f"hybrid + folder filter returns all {nd} photos of the folder")
     r = vfj("search", "--library", lib, "--color", "#00ff00", "--orientation", "portrait", "-k", "5")
