@@ -384,16 +384,17 @@ SearchResults Searcher::Impl::run(const SearchQuery& q) {
     return false;
   };
   int skipped = 0;
+  // The examples are left out, and so are their copies and frames ("more like this").
+  for (int64_t id : excluded) {
+    const std::vector<int64_t>* ignored = nullptr;
+    collapsed_into(id, q.collapse_duplicates, groupings ? &groupings->duplicates : nullptr, seen_dupes, &ignored);
+    collapsed_into(id, q.collapse_stacks, groupings ? &groupings->stacks : nullptr, seen_stacks, &ignored);
+  }
   for (const auto& c : scored) {
+    if (excluded.count(c.id)) continue;
+    if (c.score < q.min_score) break;  // sorted: the rest are lower
     const std::vector<int64_t>* dupes = nullptr;
     const std::vector<int64_t>* frames = nullptr;
-    if (excluded.count(c.id)) {
-      // The example itself is left out, and so are its copies and frames ("more like this").
-      collapsed_into(c.id, q.collapse_duplicates, groupings ? &groupings->duplicates : nullptr, seen_dupes, &dupes);
-      collapsed_into(c.id, q.collapse_stacks, groupings ? &groupings->stacks : nullptr, seen_stacks, &frames);
-      continue;
-    }
-    if (c.score < q.min_score) break;  // sorted: the rest are lower
     if (collapsed_into(c.id, q.collapse_duplicates, groupings ? &groupings->duplicates : nullptr, seen_dupes, &dupes))
       continue;
     if (collapsed_into(c.id, q.collapse_stacks, groupings ? &groupings->stacks : nullptr, seen_stacks, &frames))

@@ -191,7 +191,13 @@ std::vector<Stack> find_stacks(const Library& library, const StackParams& params
   std::vector<Row> rows = lib.catalog().duplicate_rows(params.filters);
   std::vector<bool> stacked(rows.size(), false);
   std::vector<Stack> stacks;
-  if (params.raw_jpeg) stacks = raw_jpeg_stacks(rows, stacked);
+  if (params.raw_jpeg) {
+    stacks = raw_jpeg_stacks(rows, stacked);
+    std::unordered_map<int64_t, size_t> row_of;
+    for (size_t i = 0; i < rows.size(); ++i) row_of[rows[i].id] = i;
+    for (auto& st : stacks)  // measured too, for the record (the pick is the RAW)
+      for (auto& m : st.members) measure(library, rows[row_of[m.id]], m);
+  }
 
   if (params.bursts) {
     // A byte-identical copy is not another frame (it is a duplicate): one file per content
@@ -233,17 +239,23 @@ std::vector<Stack> find_stacks(const Library& library, const StackParams& params
         Stack s;
         std::set<double> shutters;
         float min_cos = 1;
+        int max_phash = -1;  // largest pHash distance of a pair joined by pHash, -1: none
         for (size_t j = start; j < k; ++j) {
           s.members.push_back(member_of(rows[order[j]]));
           measure(library, rows[order[j]], s.members.back());
           if (rows[order[j]].exposure_s) shutters.insert(*rows[order[j]].exposure_s);
-          if (j > start) min_cos = std::min(min_cos, std::clamp(cosine(j, j - 1), 0.0f, 1.0f));
+          if (j == start) continue;
+          const float c = std::clamp(cosine(j, j - 1), 0.0f, 1.0f);
+          if (c >= params.min_similarity) min_cos = std::min(min_cos, c);
+          else max_phash = std::max(max_phash, search::hamming64(rows[order[j]].phash, rows[order[j - 1]].phash));
         }
         s.kind = shutters.size() >= 2 ? "bracket" : "burst";
         const int64_t span = rows[order[k - 1]].capture_unix - rows[order[start]].capture_unix;
         s.evidence = std::to_string(k - start) + " frames from " + rows[order[start]].make + " " +
-                     rows[order[start]].model + " within " + std::to_string(span) + " s, similarity >= " +
-                     fmt1("%.3f", min_cos) + (shutters.size() >= 2 ? ", " + std::to_string(shutters.size()) + " shutter times" : "");
+                     rows[order[start]].model + " within " + std::to_string(span) + " s";
+        if (min_cos < 1 || max_phash < 0) s.evidence += ", similarity >= " + fmt1("%.3f", min_cos);
+        if (max_phash >= 0) s.evidence += ", pHash distance <= " + std::to_string(max_phash) + " bits";
+        if (shutters.size() >= 2) s.evidence += ", " + std::to_string(shutters.size()) + " shutter times";
         pick_by_quality(s);
         stacks.push_back(std::move(s));
       }
