@@ -54,8 +54,8 @@ try:
     first_id, first_path = db.execute(
         "SELECT id, path FROM photos WHERE path LIKE '%flowers17/images/" + flowers[0] + "'").fetchone()
 
-    # ---- more like this ----
-    r = vfj("search", "--library", lib, f"id:{first_id}", "-k", "5")
+    # ---- more like this (every copy shown: the ranking itself is under test) ----
+    r = vfj("search", "--library", lib, f"id:{first_id}", "-k", "5", "--all-copies")
     ids = [h["id"] for h in r["hits"]]
     check(len(ids) == 5 and first_id not in ids, "id query: 5 hits without the query itself")
     scores = [h["score"] for h in r["hits"]]
