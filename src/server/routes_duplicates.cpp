@@ -64,7 +64,7 @@ Reply duplicates(ServerState& s, const Request& req) {
     json out = duplicate_groups_json(*g->library, groups, photos);
     json body = {{"groups", out},
                  {"photos", photos},
-                 {"threshold", dp.threshold},
+                 {"threshold", std::round(dp.threshold * 1e4) / 1e4},
                  {"timings", {{"total_ms", ms_since(t0)}, {"queue_ms", queue_ms}}}};
     {
       std::lock_guard<std::mutex> lock(g->cache_mu);

@@ -11,7 +11,8 @@ namespace vf::server {
 
 namespace {
 
-double round_to(double v, double unit) { return std::round(v / unit) * unit; }
+// Rounded for display: dividing by a power of ten gives the double nearest the decimal.
+double round_to(double v, double unit) { return std::round(v / unit) / std::round(1 / unit); }
 
 json stacks_json(const Library& library, const std::vector<Stack>& stacks, int64_t& photos) {
   json out = json::array();
@@ -71,7 +72,7 @@ Reply stacks(ServerState& s, const Request& req) {
     json body = {{"stacks", stacks_json(*g->library, found, photos)},
                  {"photos", photos},
                  {"window_s", sp.window_s},
-                 {"similarity", sp.min_similarity},
+                 {"similarity", round_to(sp.min_similarity, 0.001)},
                  {"timings", {{"total_ms", ms_since(t0)}, {"queue_ms", queue_ms}}}};
     {
       std::lock_guard<std::mutex> lock(g->cache_mu);

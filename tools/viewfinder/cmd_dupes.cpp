@@ -75,7 +75,7 @@ int cmd_dupes(int argc, char** argv) {
     if (args.has("json")) {
       json out = json::array();
       for (const auto& g : groups) out.push_back(group_json(g));
-      std::cout << json{{"threshold", p.threshold}, {"groups", out}}.dump(1) << "\n";
+      std::cout << json{{"threshold", std::round(p.threshold * 1e4) / 1e4}, {"groups", out}}.dump(1) << "\n";
       return 0;
     }
     int64_t extra = 0;

@@ -12,7 +12,8 @@
 namespace {
 using nlohmann::json;
 
-double round_to(double v, double unit) { return std::round(v / unit) * unit; }
+// Rounded for display: dividing by a power of ten gives the double nearest the decimal.
+double round_to(double v, double unit) { return std::round(v / unit) / std::round(1 / unit); }
 
 json stack_json(const vf::Stack& s) {
   json members = json::array();
@@ -68,7 +69,7 @@ int cmd_stacks(int argc, char** argv) {
     if (args.has("json")) {
       json out = json::array();
       for (const auto& s : stacks) out.push_back(stack_json(s));
-      std::cout << json{{"window_s", p.window_s}, {"similarity", p.min_similarity}, {"stacks", out}}.dump(1) << "\n";
+      std::cout << json{{"window_s", p.window_s}, {"similarity", round_to(p.min_similarity, 0.001)}, {"stacks", out}}.dump(1) << "\n";
       return 0;
     }
     size_t frames = 0;
