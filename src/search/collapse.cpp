@@ -59,8 +59,10 @@ CandidateGroupings group_candidates(const std::vector<PhotoRecord>& photos, cons
         dupes.unite(i, j);
         continue;  // a copy is not another frame
       }
+      const bool times_agree = a.meta.capture_unix == 0 || b.meta.capture_unix == 0 ||
+                               std::abs(static_cast<double>(a.meta.capture_unix - b.meta.capture_unix)) <= stack_defaults.window_s;
       const bool raw_pair = a.folder == b.folder && lower_stem(a.path) == lower_stem(b.path) &&
-                            is_raw_format(a.meta.format) != is_raw_format(b.meta.format);
+                            is_raw_format(a.meta.format) != is_raw_format(b.meta.format) && times_agree;
       const bool burst = same_camera(a, b) && a.meta.capture_unix != 0 && b.meta.capture_unix != 0 &&
                          std::abs(static_cast<double>(a.meta.capture_unix - b.meta.capture_unix)) <= stack_defaults.window_s &&
                          cosine >= stack_defaults.min_similarity;

@@ -142,8 +142,9 @@ Stack raw_jpeg_stack(const std::vector<Row>& rows, const std::vector<size_t>& me
   return s;
 }
 
-// RAW+JPEG pairs: the same folder and stem; else the same capture second, camera and serial.
-std::vector<Stack> raw_jpeg_stacks(const std::vector<Row>& rows, std::vector<bool>& stacked) {
+// RAW+JPEG pairs: the same folder and stem (capture times, where recorded, within the
+// window); else the same capture second, camera and serial.
+std::vector<Stack> raw_jpeg_stacks(const std::vector<Row>& rows, double window_s, std::vector<bool>& stacked) {
   std::vector<Stack> out;
   auto has_raw_and_other = [&](const std::vector<size_t>& m) {
     bool raw = false, other = false;
@@ -154,6 +155,11 @@ std::vector<Stack> raw_jpeg_stacks(const std::vector<Row>& rows, std::vector<boo
   for (size_t i = 0; i < rows.size(); ++i) by_stem[{rows[i].folder, lower_stem(rows[i].path)}].push_back(i);
   for (const auto& [key, members] : by_stem) {
     if (members.size() < 2 || !has_raw_and_other(members)) continue;
+    // Cameras reuse file numbers (IMG_0001 after IMG_9999): recorded capture times must agree.
+    int64_t first = 0, last = 0;
+    for (size_t i : members)
+      if (int64_t t = rows[i].capture_unix) first = first ? std::min(first, t) : t, last = std::max(last, t);
+    if (static_cast<double>(last - first) > window_s) continue;
     out.push_back(raw_jpeg_stack(rows, members, "same folder and stem \"" + key.second + "\""));
     for (size_t i : members) stacked[i] = true;
   }
@@ -192,7 +198,7 @@ std::vector<Stack> find_stacks(const Library& library, const StackParams& params
   std::vector<bool> stacked(rows.size(), false);
   std::vector<Stack> stacks;
   if (params.raw_jpeg) {
-    stacks = raw_jpeg_stacks(rows, stacked);
+    stacks = raw_jpeg_stacks(rows, params.window_s, stacked);
     std::unordered_map<int64_t, size_t> row_of;
     for (size_t i = 0; i < rows.size(); ++i) row_of[rows[i].id] = i;
     for (auto& st : stacks)  // measured too, for the record (the pick is the RAW)

@@ -447,7 +447,11 @@ async function main() {
     await page.click(T('tab-stacks'));
     await page.waitForSelector(`${T('stack-group')}, ${T('no-stacks')}`);
     const stackCount = await page.locator(T('stack-group')).count();
-    check(stackCount === 0 || (await page.locator(T('pick-badge')).count()) === stackCount, `stacks page: ${stackCount} stack(s), one pick each`);
+    check(stackCount >= 1 && (await page.locator(T('pick-badge')).count()) === stackCount, `stacks page: ${stackCount} stack(s), one pick each`);
+    check((await page.locator(T('stack-kind')).allTextContents()).includes('RAW+JPEG') &&
+      (await page.locator(T('pick-reason')).first().textContent()).startsWith('Pick: '), 'the RAW+JPEG pair is a stack, with the reason for its pick');
+    await page.waitForFunction(() => [...document.querySelectorAll('#stack-groups img')].every((i) => i.complete));
+    await shot('08b-stacks.png');
     check(await page.$eval('#stack-groups', (e) => e.classList.contains('fit')), 'stacks fit pictures whole by default');
     await axeCheck(page, 'the stacks page');
 

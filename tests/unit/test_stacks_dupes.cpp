@@ -119,6 +119,11 @@ TEST(Stacks, BurstBracketAndRawJpegFromRealFrames) {
   // another body at the same second, which must stay out).
   fs::copy_file(kDng, pairs + "/IMG_0001.dng");
   fs::copy_file(kCameraJpeg, pairs + "/IMG_0001.JPG");
+  set_exif(pairs + "/IMG_0001.JPG", "2019:06:06 07:29:51", "Canon", "Canon EOS 6D");
+  // A reused file number: same stem, captures 11 years apart: no pair.
+  fs::copy_file(kDng, pairs + "/IMG_0002.dng");
+  fs::copy_file(kCameraJpeg, pairs + "/IMG_0002.JPG");
+  run("exiftool -q -overwrite_original '-DateTimeOriginal=2019:06:07 08:00:00' '" + pairs + "/IMG_0002.dng'");
   fs::copy_file(kDng, other + "/raw_frame.dng");
   fs::copy_file(kCameraJpeg, other + "/export.jpg");
   fs::copy_file(kCameraJpeg, other + "/second_body.jpg");
@@ -151,6 +156,8 @@ TEST(Stacks, BurstBracketAndRawJpegFromRealFrames) {
   EXPECT_EQ(stem->members.size(), 2u);
   EXPECT_EQ(name_of(stem->members, stem->pick), "IMG_0001.dng");
   EXPECT_NE(stem->evidence.find("stem"), std::string::npos) << stem->evidence;
+
+  EXPECT_EQ(stack_with(stacks, "IMG_0002.dng"), nullptr);
 
   const vf::Stack* serial = stack_with(stacks, "raw_frame.dng");
   ASSERT_NE(serial, nullptr);
