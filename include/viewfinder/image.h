@@ -169,4 +169,8 @@ bool has_image_extension(const std::string& path);
 // over limits.max_file_bytes).
 std::string content_hash_file(const std::string& path, const DecodeLimits& limits = {});
 
+// The camera body's serial number (EXIF BodySerialNumber or a maker-note serial); "" when the
+// file records none or cannot be read. Never throws.
+std::string read_camera_serial(const std::string& path);
+
 }  // namespace vf

@@ -71,6 +71,10 @@ struct SearchQuery {
   Filters filters;
   bool exclude_query_ids = true;  // "more like this" omits the example itself
   bool load_photos = true;        // false: hits carry ids and scores only (evaluation, paging)
+  // One hit per duplicate group (its best-ranked member stands for the group, with the count
+  // of the copies it hides) and one per stack (its pick); false shows every photo.
+  bool collapse_duplicates = true;
+  bool collapse_stacks = true;
 };
 
 struct SearchHit {
@@ -79,6 +83,9 @@ struct SearchHit {
   float semantic = 0;  // cosine of embeddings
   float color = 0;     // histogram intersection in [0,1]
   PhotoRecord photo;
+  int copies = 0;                  // duplicates collapsed into this hit ("and N copies")
+  int stacked = 0;                 // other frames of its stack collapsed into this hit
+  std::vector<int64_t> hidden_ids; // the collapsed photos
 };
 
 struct SearchTimings {
@@ -122,12 +129,18 @@ class Searcher {
 };
 
 // ---- duplicates ----------------------------------------------------------------------
+// Three kinds, each with its evidence (docs/search.md#duplicates):
+//   "identical_bytes"   the same content hash (the file bytes are equal);
+//   "identical_pixels"  decoded pixels equal (same size, every RGB value equal) in another
+//                       container or format: a lossless conversion, a metadata-only edit;
+//   "near"              visually the same (re-encodes, resizes, crops, small edits): embedding
+//                       cosine >= threshold, or pHash distance <= phash_max_distance.
 struct DupeParams {
   // Cosine above which two photos are near-duplicate candidates. Conservative by default:
   // distinct frames of one scene (bursts of different moments) usually stay below it.
   float threshold = 0.95f;
   int max_neighbors = 16;  // per photo, through the index (never all pairs)
-  bool exact = true;       // same content hash, or same pixels (equal pHash and cosine >= 0.999)
+  bool exact = true;       // identical bytes and identical pixels
   bool near = true;
   // The pHash/colour route, off when < 0: neighbours in the colour index whose 64-bit
   // perceptual hashes differ in at most this many bits are also near-duplicates. Catches
@@ -139,19 +152,64 @@ struct DupeParams {
 struct DupeMember {
   int64_t id = 0;
   std::string path;
-  float similarity = 1.0f;  // to the keeper
+  float similarity = 1.0f;  // embedding cosine to the keeper, clamped to [0, 1]
+  // To the keeper: "keeper" | "identical_bytes" | "identical_pixels" | "near".
+  std::string relation;
+  int phash_distance = -1;  // bits from the keeper's pHash; -1 when either has none
+  std::string evidence;     // the hash, the pixel comparison, or similarity and pHash distance
+  // When this member is an identical copy of another (non-keeper) member: that member's id
+  // and the kind ("identical_bytes" | "identical_pixels"); 0 / "" otherwise.
+  int64_t copy_of = 0;
+  std::string copy_kind;
+  std::string format;
+  int width = 0, height = 0;
+  int64_t file_size = 0;
 };
 
-// Exact groups come first. In near groups an exact group takes part through its keeper only,
-// so every photo appears at most once as a non-keeper.
+// Groups never overlap: each photo is in at most one group. The group's kind is its weakest
+// link to the keeper (a group with one near member is "near").
 struct DupeGroup {
-  std::string kind;  // "exact" | "near"
+  std::string kind;  // "identical_bytes" | "identical_pixels" | "near"
   int64_t keeper = 0;
-  std::string keeper_reason;  // e.g. "largest resolution (6000x4000)", "RAW over JPEG"
+  std::string keeper_reason;  // the rule that beat the runner-up, e.g. "more pixels: 2268x1512 over 510x532"
   std::vector<DupeMember> members;  // keeper first
 };
 
 std::vector<DupeGroup> find_duplicates(const Library& library, const DupeParams& params);
+
+// ---- stacks: RAW+JPEG pairs, bursts, brackets --------------------------------------------
+// A stack is several frames of one moment that a photographer looks at as one: not
+// duplicates (each frame is different), but shown together with a pick (docs/search.md#stacks).
+struct StackParams {
+  double window_s = 2.0;         // bursts/brackets: consecutive captures at most this far apart
+  float min_similarity = 0.80f;  // and embedding cosine to the previous frame at least this
+  bool raw_jpeg = true;          // RAW+JPEG pairs
+  bool bursts = true;            // bursts and exposure brackets
+  Filters filters;
+};
+
+struct StackMember {
+  int64_t id = 0;
+  std::string path;
+  std::string format;
+  int width = 0, height = 0;
+  int64_t capture_unix = 0;
+  double sharpness = 0;   // variance of the Laplacian on the stored preview (grey, 0..255)
+  double exposure = 0;    // exposure quality in [0, 1]: 1 - clipped fraction - |mean - mid| penalty
+  double clipped = 0;     // fraction of pixels at 0..2 or 253..255
+  double mean_luma = 0;   // 0..255
+  std::optional<double> exposure_s;  // the shutter time, when recorded
+};
+
+struct Stack {
+  std::string kind;  // "raw_jpeg" | "burst" | "bracket"
+  std::string evidence;  // e.g. "same folder and stem IMG_0001", "5 frames in 1.2 s, cosine >= 0.91"
+  int64_t pick = 0;
+  std::string pick_reason;
+  std::vector<StackMember> members;  // the pick first, then by capture time
+};
+
+std::vector<Stack> find_stacks(const Library& library, const StackParams& params);
 
 // ---- clusters ------------------------------------------------------------------------
 struct ClusterParams {

@@ -31,9 +31,18 @@ std::vector<std::pair<int64_t, std::string>> CatalogReader::indexable_paths() co
 std::vector<DuplicateRow> CatalogReader::duplicate_rows(const Filters& filters) const {
   auto where = build_filter_sql(filters);
   std::lock_guard<std::mutex> lk(mutex_);
+  // The metadata count of the keeper rules: each EXIF field present counts one, and so do
+  // GPS, a rating and keywords.
+  static const char* kMetadataFields =
+      "(make IS NOT NULL AND make != '') + (model IS NOT NULL AND model != '') +"
+      " (lens IS NOT NULL AND lens != '') + (focal_length IS NOT NULL) + (aperture IS NOT NULL) +"
+      " (exposure IS NOT NULL) + (iso IS NOT NULL) + (coalesce(capture_unix, 0) != 0) +"
+      " (gps_lat IS NOT NULL) + (rating IS NOT NULL) + (keywords IS NOT NULL AND keywords NOT IN ('', '[]'))";
   Stmt st(db_.get(),
           "SELECT id, path, coalesce(content_hash, ''), phash, coalesce(width, 0),"
-          " coalesce(height, 0), coalesce(format, ''), coalesce(capture_unix, 0)"
+          " coalesce(height, 0), coalesce(format, ''), coalesce(capture_unix, 0),"
+          " coalesce(file_size, 0), coalesce(make, ''), coalesce(model, ''), folder,"
+          " coalesce(preview_path, ''), " + std::string(kMetadataFields) + ", exposure"
           " FROM photos WHERE " + where.clause + " ORDER BY id");
   st.bind_all(where.binds);
   std::vector<DuplicateRow> rows;
@@ -48,6 +57,13 @@ std::vector<DuplicateRow> CatalogReader::duplicate_rows(const Filters& filters) 
     r.height = static_cast<int>(st.col_int64(5));
     r.format = st.col_text(6);
     r.capture_unix = st.col_int64(7);
+    r.file_size = st.col_int64(8);
+    r.make = st.col_text(9);
+    r.model = st.col_text(10);
+    r.folder = st.col_text(11);
+    r.preview_rel = st.col_text(12);
+    r.metadata_fields = static_cast<int>(st.col_int64(13));
+    if (!st.is_null(14)) r.exposure_s = st.col_double(14);
     rows.push_back(std::move(r));
   }
   return rows;

@@ -26,6 +26,11 @@ struct DuplicateRow {
   uint64_t phash = 0;
   int width = 0, height = 0;
   int64_t capture_unix = 0;  // 0: unknown
+  int64_t file_size = 0;
+  std::string make, model, folder;
+  std::string preview_rel;    // the stored preview, relative to the library directory
+  int metadata_fields = 0;    // EXIF fields present (+ GPS, rating, keywords): the keeper's rule 5
+  std::optional<double> exposure_s;
 };
 
 // What cluster labels are made from.

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "catalog/filter_sql.h"
@@ -74,12 +75,40 @@ struct KeeperCandidate {
   int width = 0, height = 0;
   std::string format;
   int64_t capture_unix = 0;  // 0: unknown
+  std::string path;
+  int64_t file_size = 0;
+  bool lossless = false;     // PNG, TIFF, RAW, GIF, BMP, lossless WebP (see keeper.cpp)
+  int metadata_fields = 0;   // EXIF fields present, + GPS, rating, keywords
 };
-// Which copy to keep: the largest resolution, then RAW over other formats, then the earliest
-// capture, then the smallest id. Returns the index into `members` and why it won.
+// Which copy to keep, for a photographer's reason and never by id (so the choice does not
+// depend on indexing order). Rules in order (docs/search.md#keeper):
+//   1. RAW over other formats (the camera original);
+//   2. more pixels (a smaller copy is a derivative);
+//   3. lossless over lossy at equal pixels;
+//   4. the larger file at equal pixels among lossy copies (less compressed);
+//   5. richer metadata (more EXIF fields, GPS, rating, keywords);
+//   6. the earliest capture time (unknown sorts last);
+//   7. the path, as the last and stable tie-break.
+// Returns the index into `members` and the rule that beat the runner-up, with its values.
 std::pair<size_t, std::string> choose_keeper(const std::vector<KeeperCandidate>& members);
+// Orders two candidates by the rules above: < 0 when `a` is the better keeper.
+int compare_keepers(const KeeperCandidate& a, const KeeperCandidate& b);
 
 int hamming64(uint64_t a, uint64_t b);
+
+// ---- collapsing search results (collapse.cpp) -----------------------------------------------
+// Which of a query's candidates belong together: group_of maps a member's id to its group.
+struct Grouping {
+  std::unordered_map<int64_t, size_t> group_of;
+  std::vector<std::vector<int64_t>> groups;
+};
+struct CandidateGroupings {
+  Grouping duplicates, stacks;
+};
+// `embs`: one L2-normalised row of `dim` floats per photo. Pairwise over the candidates only.
+CandidateGroupings group_candidates(const std::vector<PhotoRecord>& photos, const float* embs, int dim);
+// Two captures of one camera at different times: different frames, never duplicates.
+bool different_frames(const PhotoRecord& a, const PhotoRecord& b);
 
 // ---- evaluation --------------------------------------------------------------------------
 // Resolves a ground-truth path: absolute paths as they are; relative ones against `base`, or,

@@ -384,48 +384,6 @@ std::vector<std::vector<size_t>> UnionFind::groups(size_t min_size) {
   return out;
 }
 
-std::pair<size_t, std::string> choose_keeper(const std::vector<KeeperCandidate>& m) {
-  if (m.empty()) return {0, ""};
-  auto pixels = [](const KeeperCandidate& c) { return static_cast<int64_t>(c.width) * c.height; };
-  auto is_raw = [](const KeeperCandidate& c) { return is_raw_format(c.format); };
-  // Unknown capture times sort last.
-  auto when = [](const KeeperCandidate& c) {
-    return c.capture_unix ? c.capture_unix : std::numeric_limits<int64_t>::max();
-  };
-  auto better = [&](const KeeperCandidate& a, const KeeperCandidate& b) {
-    if (pixels(a) != pixels(b)) return pixels(a) > pixels(b);
-    if (is_raw(a) != is_raw(b)) return is_raw(a);
-    if (when(a) != when(b)) return when(a) < when(b);
-    return a.id < b.id;
-  };
-  size_t best = 0;
-  for (size_t i = 1; i < m.size(); ++i)
-    if (better(m[i], m[best])) best = i;
-  const auto& k = m[best];
-  // The reason names the first rule that separated the keeper from the others.
-  std::string size = std::to_string(k.width) + "x" + std::to_string(k.height);
-  bool all_smaller = true;
-  std::string beaten_format;  // a same-size non-RAW copy the RAW keeper won over
-  bool later_exists = false;
-  for (size_t i = 0; i < m.size(); ++i) {
-    if (i == best || pixels(m[i]) < pixels(k)) continue;
-    all_smaller = false;
-    if (is_raw(k) && !is_raw(m[i]) && beaten_format.empty())
-      beaten_format = m[i].format.empty() ? "other formats" : normalize_format(m[i].format);
-    if (when(m[i]) > when(k)) later_exists = true;
-  }
-  std::string reason;
-  if (all_smaller)
-    reason = "largest resolution (" + size + ")";
-  else if (!beaten_format.empty())
-    reason = "RAW over " + beaten_format + " at the same resolution (" + size + ")";
-  else if (later_exists)
-    reason = "earliest capture among equal resolution (" + size + ")";
-  else
-    reason = "lowest id among identical candidates (" + size + ")";
-  return {best, reason};
-}
-
 int hamming64(uint64_t a, uint64_t b) { return __builtin_popcountll(a ^ b); }
 
 }  // namespace search

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <sstream>
 #include <unordered_map>
+#include <optional>
 #include <unordered_set>
 
 #include "library/library_access.h"
@@ -351,7 +352,9 @@ SearchResults Searcher::Impl::run(const SearchQuery& q) {
   } else if (const auto* idx = lib.semantic_store()) {
     res.matched = idx->count();
   }
-  const size_t need = static_cast<size_t>(q.offset) + q.k + excluded.size();
+  const bool collapsing = q.collapse_duplicates || q.collapse_stacks;
+  // Collapsed members take candidate slots: ask for more when collapsing.
+  const size_t need = (static_cast<size_t>(q.offset) + q.k) * (collapsing ? 3 : 1) + excluded.size();
 
   std::vector<int64_t> ids = gather_candidates(q, qv, allowed, need);
 
@@ -360,10 +363,49 @@ SearchResults Searcher::Impl::run(const SearchQuery& q) {
   std::sort(scored.begin(), scored.end(), [](const Candidate& a, const Candidate& b) {
     return a.score != b.score ? a.score > b.score : a.id < b.id;
   });
+  // The best-ranked member of a duplicate group or stack stands for it; the others are hidden.
+  // Groups are found among the candidates that can still be shown (search::group_candidates).
+  std::optional<search::CandidateGroupings> groupings;
+  if (collapsing) {
+    std::vector<int64_t> cand_ids;
+    std::vector<PhotoRecord> cand_photos;
+    for (const auto& c : scored) {
+      if (cand_ids.size() >= need) break;
+      if (c.score < q.min_score) break;
+      auto p = library.photo(c.id);
+      if (!p) continue;
+      cand_ids.push_back(c.id);
+      cand_photos.push_back(std::move(*p));
+    }
+    std::vector<float> cand_embs = lib.embeddings(cand_ids);
+    groupings = search::group_candidates(cand_photos, cand_embs.data(), lib.dim());
+  }
+  std::unordered_set<size_t> seen_dupes, seen_stacks;
+  auto collapsed_into = [&](int64_t id, bool use, const search::Grouping* grouping,
+                            std::unordered_set<size_t>& seen, const std::vector<int64_t>** group) {
+    if (!use || !grouping) return false;
+    auto it = grouping->group_of.find(id);
+    if (it == grouping->group_of.end()) return false;
+    if (!seen.insert(it->second).second) return true;
+    *group = &grouping->groups[it->second];
+    return false;
+  };
   int skipped = 0;
+  // The examples are left out, and so are their copies and frames ("more like this").
+  for (int64_t id : excluded) {
+    const std::vector<int64_t>* ignored = nullptr;
+    collapsed_into(id, q.collapse_duplicates, groupings ? &groupings->duplicates : nullptr, seen_dupes, &ignored);
+    collapsed_into(id, q.collapse_stacks, groupings ? &groupings->stacks : nullptr, seen_stacks, &ignored);
+  }
   for (const auto& c : scored) {
     if (excluded.count(c.id)) continue;
     if (c.score < q.min_score) break;  // sorted: the rest are lower
+    const std::vector<int64_t>* dupes = nullptr;
+    const std::vector<int64_t>* frames = nullptr;
+    if (collapsed_into(c.id, q.collapse_duplicates, groupings ? &groupings->duplicates : nullptr, seen_dupes, &dupes))
+      continue;
+    if (collapsed_into(c.id, q.collapse_stacks, groupings ? &groupings->stacks : nullptr, seen_stacks, &frames))
+      continue;
     if (skipped < q.offset) {
       ++skipped;
       continue;
@@ -374,6 +416,12 @@ SearchResults Searcher::Impl::run(const SearchQuery& q) {
     h.score = c.score;
     h.semantic = c.semantic;
     h.color = c.color;
+    for (const auto* group : {dupes, frames})
+      if (group)
+        for (int64_t other : *group)
+          if (other != c.id) h.hidden_ids.push_back(other);
+    h.copies = dupes ? static_cast<int>(dupes->size()) - 1 : 0;
+    h.stacked = frames ? static_cast<int>(frames->size()) - 1 : 0;
     if (q.load_photos)
       if (auto p = library.photo(c.id)) h.photo = std::move(*p);
     res.hits.push_back(std::move(h));
@@ -476,6 +524,7 @@ EvalReport evaluate(const Library& library, const GroundTruth& truth, const Eval
     q.alpha = params.alpha;
     q.k = static_cast<int>(report.ranked_depth);
     q.load_photos = false;
+    q.collapse_duplicates = q.collapse_stacks = false;  // every relevant photo counts
     auto res = searcher.search(q);
     std::vector<std::string> ranked;
     ranked.reserve(res.hits.size());

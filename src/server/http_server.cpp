@@ -428,6 +428,7 @@ int serve(const ServerParams& params) {
   server::add_search_routes(routes);
   server::add_photo_routes(routes);
   server::add_duplicate_routes(routes);
+  server::add_stack_routes(routes);
   server::add_cluster_routes(routes);
   server::add_explain_routes(routes);
   server::add_library_routes(routes);

@@ -68,6 +68,9 @@ json hit_json(const SearchHit& h) {
   j["score"] = round_to(h.score, 4);
   j["semantic"] = round_to(h.semantic, 4);
   j["color"] = round_to(h.color, 4);
+  j["copies"] = h.copies;    // duplicates collapsed into this hit ("and N copies")
+  j["stacked"] = h.stacked;  // other frames of its stack
+  j["hidden_ids"] = h.hidden_ids;
   return j;
 }
 

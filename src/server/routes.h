@@ -13,12 +13,12 @@ void add_library_routes(RouteTable& routes);     // routes_library.cpp: stats, i
 void add_duplicate_routes(RouteTable& routes);   // routes_duplicates.cpp: /api/duplicates
 void add_cluster_routes(RouteTable& routes);     // routes_clusters.cpp: /api/clusters
 void add_explain_routes(RouteTable& routes);     // routes_explain.cpp: /api/explain
+void add_stack_routes(RouteTable& routes);       // routes_stacks.cpp: /api/stacks
 
 // The query of POST /api/search (a JSON body, a multipart form or query parameters) without
-// running it; `uploads` receives the form's image parts, unchecked. Throws HttpError or
+// running it; `uploads` receives the form's image parts, unchecked; `region`, when given,
+// receives the region box it names (docs/api.md "Region search"). Throws HttpError or
 // vf::Error on bad input (also what fuzz/fuzz_http.cpp drives).
-// The search a POST /api/search asks for (JSON body, multipart or query string); `region`,
-// when given, receives the region box it names (docs/api.md "Region search").
 SearchQuery search_request_query(const Request& req, std::vector<const httplib::MultipartFormData*>& uploads,
                                  std::optional<Region>* region = nullptr);
 

@@ -1,5 +1,8 @@
-// GET /api/duplicates: exact and near-duplicate groups with a suggested keeper. The answer is
+// GET /api/duplicates: identical-bytes, identical-pixels and near-duplicate groups, each with
+// its keeper, the keeper's reason and every member's evidence. The answer is
 // cached per library generation and parameters (it walks the whole index).
+#include <cmath>
+
 #include "common/value_parse.h"
 #include "server/json_encode.h"
 #include "server/request_rules.h"
@@ -21,6 +24,14 @@ json duplicate_groups_json(const Library& library, const std::vector<DupeGroup>&
       else s = {{"id", mem.id}, {"path", mem.path}};
       s["similarity"] = round_to(mem.similarity, 4);
       s["keeper"] = mem.id == grp.keeper;
+      s["relation"] = mem.relation;
+      s["evidence"] = mem.evidence;
+      s["format"] = mem.format;
+      s["width"] = mem.width;
+      s["height"] = mem.height;
+      s["file_size"] = mem.file_size;
+      if (mem.phash_distance >= 0) s["phash_distance"] = mem.phash_distance;
+      if (mem.copy_of) s["copy_of"] = mem.copy_of, s["copy_kind"] = mem.copy_kind;
       members.push_back(s);
     }
     photos += int64_t(grp.members.size());
@@ -33,7 +44,8 @@ json duplicate_groups_json(const Library& library, const std::vector<DupeGroup>&
 // The cache key: the parameters that change the answer, after parsing (unknown parameters
 // were refused by the route, so no request can mint keys at will beyond these).
 std::string dupes_key(const DupeParams& dp, const std::map<std::string, std::string>& filter_params) {
-  std::string key = std::to_string(dp.threshold) + "|" + std::to_string(dp.exact) + std::to_string(dp.near);
+  std::string key = std::to_string(dp.threshold) + "|" + std::to_string(dp.exact) + std::to_string(dp.near) + "|" +
+                    std::to_string(dp.phash_max_distance);
   for (auto& [k, v] : filter_params)
     if (!v.empty()) key += "|" + k + "=" + v;
   return key;
@@ -45,7 +57,8 @@ Reply duplicates(ServerState& s, const Request& req) {
   if (m.count("threshold")) dp.threshold = float(parse_number(m["threshold"], "threshold", 0.5, 1.0));
   if (m.count("exact")) dp.exact = m["exact"] != "0" && m["exact"] != "false";
   if (m.count("near")) dp.near = m["near"] != "0" && m["near"] != "false";
-  for (auto& k : {"threshold", "exact", "near"}) m.erase(k);
+  if (m.count("phash")) dp.phash_max_distance = int(parse_number(m["phash"], "phash", 0, 32));
+  for (auto& k : {"threshold", "exact", "near", "phash"}) m.erase(k);
   dp.filters = filters_named(m);
   const std::string key = dupes_key(dp, m);
   auto g = s.gen();
@@ -78,7 +91,7 @@ Reply duplicates(ServerState& s, const Request& req) {
 }  // namespace
 
 void add_duplicate_routes(RouteTable& routes) {
-  routes.get("/api/duplicates", duplicates, {{"threshold", "exact", "near"}, true});
+  routes.get("/api/duplicates", duplicates, {{"threshold", "exact", "near", "phash"}, true});
 }
 
 }  // namespace vf::server

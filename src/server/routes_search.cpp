@@ -67,6 +67,14 @@ void apply_query_options(const json& q, SearchQuery& out) {
     out.alpha = *a;
   }
   if (auto v = num("alpha", 0, 1)) out.alpha = float(*v);
+  // Collapsing: one hit per duplicate group / stack unless these ask for every photo.
+  for (auto [key, collapse] : {std::pair{"all_copies", &out.collapse_duplicates}, std::pair{"expand_stacks", &out.collapse_stacks}})
+    if (q.contains(key) && !q[key].is_null()) {
+      const std::string v = q[key].is_boolean() ? (q[key].get<bool>() ? "1" : "0") : json_scalar_string(q[key], key);
+      if (v != "0" && v != "1" && v != "true" && v != "false")
+        throw Error(std::string("'") + key + "' must be true or false, got '" + v + "'", ErrorCode::InvalidArgument);
+      *collapse = !(v == "1" || v == "true");
+    }
   if (q.contains("exclude_query_ids") && q["exclude_query_ids"].is_boolean())
     out.exclude_query_ids = q["exclude_query_ids"].get<bool>();
   if (q.contains("colors") && !q["colors"].is_null()) {
@@ -94,7 +102,7 @@ void apply_query_options(const json& q, SearchQuery& out) {
 }
 
 // The query parameters of the search routes: these options and every filter.
-const QueryParams kSearchParams{{"k", "offset", "min_score", "alpha", "preset", "colors", "negative_weight", "region"}, true};
+const QueryParams kSearchParams{{"k", "offset", "min_score", "alpha", "preset", "colors", "negative_weight", "region", "all_copies", "expand_stacks"}, true};
 
 // Query parameters of a GET (?k=..&alpha=..&date_from=..) as a JSON query object (the route
 // has refused unknown parameters already).

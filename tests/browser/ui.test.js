@@ -468,9 +468,26 @@ async function main() {
     check(groups >= 1, `duplicates page shows ${groups} group(s)`);
     check(await page.locator(T('keeper-badge')).count() === groups, 'each group has one keeper badge');
     check((await page.locator(T('keeper-reason')).first().textContent()).startsWith('Keep:'), 'keeper reason shown');
+    const kinds = await page.locator(T('dupe-kind')).allTextContents();
+    check(kinds.every((k) => ['identical bytes', 'identical pixels', 'near'].includes(k)), `duplicate kinds shown: ${[...new Set(kinds)].join(', ')}`);
+    check(await page.locator(T('dupe-evidence')).count() === await page.locator('.dupe-member').count() - groups,
+      'every non-keeper shows its evidence');
+    check((await page.locator(T('dupe-path')).count()) === await page.locator('.dupe-member').count(), 'every member shows its path');
     await page.waitForFunction(() => [...document.querySelectorAll('.dupe-member img')].every((i) => i.complete && i.naturalWidth > 0));
     await shot('08-duplicates.png');
     await axeCheck(page, 'the duplicates page');
+
+    // ---- stacks ----
+    await page.click(T('tab-stacks'));
+    await page.waitForSelector(`${T('stack-group')}, ${T('no-stacks')}`);
+    const stackCount = await page.locator(T('stack-group')).count();
+    check(stackCount >= 1 && (await page.locator(T('pick-badge')).count()) === stackCount, `stacks page: ${stackCount} stack(s), one pick each`);
+    check((await page.locator(T('stack-kind')).allTextContents()).includes('RAW+JPEG') &&
+      (await page.locator(T('pick-reason')).first().textContent()).startsWith('Pick: '), 'the RAW+JPEG pair is a stack, with the reason for its pick');
+    await page.waitForFunction(() => [...document.querySelectorAll('#stack-groups img')].every((i) => i.complete));
+    await shot('08b-stacks.png');
+    check(await page.$eval('#stack-groups', (e) => e.classList.contains('fit')), 'stacks fit pictures whole by default');
+    await axeCheck(page, 'the stacks page');
 
     // ---- clusters ----
     await page.click(T('tab-clusters'));

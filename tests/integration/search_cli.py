@@ -58,8 +58,8 @@ try:
     first_id, first_path = db.execute(
         "SELECT id, path FROM photos WHERE path LIKE '%flowers17/images/" + flowers[0] + "'").fetchone()
 
-    # ---- more like this ----
-    r = vfj("search", "--library", lib, f"id:{first_id}", "-k", "5")
+    # ---- more like this (every copy shown: the ranking itself is under test) ----
+    r = vfj("search", "--library", lib, f"id:{first_id}", "-k", "5", "--all-copies")
     ids = [h["id"] for h in r["hits"]]
     check(len(ids) == 5 and first_id not in ids, "id query: 5 hits without the query itself")
     scores = [h["score"] for h in r["hits"]]
@@ -131,7 +131,8 @@ try:
               f"--make canon -k {k}: {len(r['hits'])} hits, all Canon (matched {r['matched']})")
     folder = os.path.join(PHOTOS, "near_duplicates")
     nd = db.execute("SELECT count(*) FROM photos WHERE embedding IS NOT NULL AND path LIKE ?", (folder + "/%",)).fetchone()[0]
-    r = vfj("search", "--library", lib, f"id:{first_id}", "--folder", folder, "--alpha", "0.5", "-k", "100")
+    r = vfj("search", "--library", lib, f"id:{first_id}", "--folder", folder, "--alpha", "0.5", "-k", "100",
+            "--all-copies", "--expand-stacks")
     check(len(r["hits"]) == nd and all(h["path"].startswith(folder + "/") for h in r["hits"]),
           f"hybrid + folder filter returns all {nd} photos of the folder")
     r = vfj("search", "--library", lib, "--color", "#00ff00", "--orientation", "portrait", "-k", "5")
@@ -165,11 +166,30 @@ try:
     copy_pair = {os.path.join(PHOTOS, "flowers17", "images", flowers[0]), os.path.join(extra, "copy_of_first.jpg")}
     check(any(copy_pair <= g for g in groups), "byte copy found as a duplicate")
     heic = {os.path.join(PHOTOS, "formats", "photoprism", f) for f in ("iphone_7.heic", "meta_iphone_7.heic")}
-    exact = [g for g in d["groups"] if g["kind"] == "exact"]
-    check(any(heic <= set(m["path"] for m in g["members"]) for g in exact), "identical HEIC pair is an exact group")
+    check(any(heic <= set(m["path"] for m in g["members"]) and
+              any(m["relation"] == "identical_bytes" and "content hash" in m["evidence"] for m in g["members"])
+              for g in d["groups"]), "identical HEIC pair: identical bytes, with the hash")
     check(all(g["keeper"] == g["members"][0]["id"] and g["keeper_reason"] for g in d["groups"]), "keepers first, with reasons")
     check(any(base64.b64decode(m.get("path_bytes", "")) == latin1 for g in d["groups"] for m in g["members"]),
           "dupes --json lists the Latin-1 copy with path_bytes")
+    check(all(g["kind"] in ("identical_bytes", "identical_pixels", "near") for g in d["groups"]), "three kinds only")
+    every = [m["path"] for g in d["groups"] for m in g["members"]]
+    check(len(every) == len(set(every)), "groups do not overlap")
+    check(all(0 <= m["similarity"] <= 1 and m["format"] and m["width"] > 0 and m["file_size"] > 0
+              for g in d["groups"] for m in g["members"]), "similarity in [0,1]; format, size, dimensions")
+    flower_png = os.path.join(PHOTOS, "near_duplicates", "libjxl_flower_variants", "flower.png")
+    d8 = vfj("dupes", "--library", lib, "--phash", "8")
+    check(sum(flower_png in {m["path"] for m in g["members"]} for g in d8["groups"]) <= 1, "--phash 8: flower.png in one group")
+    check(all(m["relation"] != "identical_pixels" for g in d8["groups"] for m in g["members"]
+              if "im_q85" in m["path"]), "lossy q85 re-encodes are never identical pixels")
+    # Search: one hit per duplicate group unless --all-copies.
+    s1 = vfj("search", "--library", lib, f"id:{first_id}", "-k", "40")
+    s2 = vfj("search", "--library", lib, f"id:{first_id}", "-k", "40", "--all-copies")
+    copy_id = db.execute("SELECT id FROM photos WHERE path = ?", (os.path.join(extra, "copy_of_first.jpg"),)).fetchone()[0]
+    check(copy_id not in [h["id"] for h in s1["hits"]] and copy_id in [h["id"] for h in s2["hits"]],
+          "the byte copy is hidden by default and shown with --all-copies")
+    st = vfj("stacks", "--library", lib)
+    check(isinstance(st["stacks"], list), f"stacks runs ({len(st['stacks'])} stacks)")
 
     # ---- clusters ----
     c = vfj("clusters", "--library", lib, "--k", "5")

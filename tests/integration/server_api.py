@@ -95,6 +95,14 @@ def run(c, srv, photos):
     st, sim = H.get_json(f"/api/search/similar/{fid}?k=5", port=p)
     c.check(st == 200 and len(sim["hits"]) == 5, "similar-by-id returns k hits")
     c.check(fid not in [x["id"] for x in sim["hits"]], "more-like-this omits the example itself")
+    st, every = H.get_json(f"/api/search/similar/{fid}?k=30&all_copies=true&expand_stacks=true", port=p)
+    st2, one = H.get_json(f"/api/search/similar/{fid}?k=30", port=p)
+    hidden = {i for x in one["hits"] for i in x["hidden_ids"]}
+    c.check(st == 200 and st2 == 200 and not hidden & {x["id"] for x in one["hits"]} and
+            all(len(x["hidden_ids"]) >= x["copies"] for x in one["hits"]) and
+            len(every["hits"]) >= len(one["hits"]), "search collapses duplicates (copies, hidden_ids); all_copies shows all")
+    st, e = H.get_json(f"/api/search/similar/{fid}?all_copies=maybe", port=p)
+    c.check(st == 400 and "all_copies" in e["error"], "all_copies=maybe -> 400")
     scores = [x["score"] for x in sim["hits"]]
     c.check(scores == sorted(scores, reverse=True), "hits sorted by score")
     hit = sim["hits"][0]
@@ -156,6 +164,13 @@ def run(c, srv, photos):
     c.check(st == 200 and groups and all(g["keeper"] == g["members"][0]["id"] and g["keeper_reason"] for g in groups),
             "duplicates: the re-encoded variants are grouped, keeper first with a reason")
     c.check(all(m["thumb_url"] for g in du["groups"] for m in g["members"]), "duplicate members carry thumbs")
+    c.check(all(m["relation"] in ("keeper", "identical_bytes", "identical_pixels", "near") and
+                (m["keeper"] or m["evidence"]) and m["format"] and m["file_size"] > 0 and 0 <= m["similarity"] <= 1
+                for g in du["groups"] for m in g["members"]), "duplicate members carry relation, evidence, format, size")
+    st, sk = H.get_json("/api/stacks?window=2", port=p)
+    c.check(st == 200 and isinstance(sk["stacks"], list) and "photos" in sk, "GET stacks")
+    st, e = H.get_json("/api/stacks?window=-1", port=p)
+    c.check(st == 400 and "window" in e["error"], "stacks: bad window -> 400")
     st, cl0 = H.get_json("/api/clusters", port=p)
     c.check(st == 200 and "clusters" in cl0, "GET clusters")
     st, cl = H.post_json("/api/clusters", {"k": 3}, port=p)
@@ -198,7 +213,7 @@ def run(c, srv, photos):
         doc = yaml.safe_load(body)
         served = {"/api/search", "/api/search/similar/{id}", "/api/search/color", "/api/photos",
                   "/api/photos/{id}", "/api/photos/{id}/thumb", "/api/photos/{id}/preview",
-                  "/api/photos/{id}/original", "/api/examples", "/api/duplicates", "/api/clusters",
+                  "/api/photos/{id}/original", "/api/examples", "/api/duplicates", "/api/stacks", "/api/clusters",
                   "/api/stats", "/api/index/status", "/api/index", "/api/health", "/api/openapi.yaml",
                   "/api/explain"}
         c.check(served <= set(doc["paths"]), f"OpenAPI documents every endpoint (missing {served - set(doc['paths'])})")

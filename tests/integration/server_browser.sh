@@ -33,6 +33,12 @@ find "$VF_SHARED/photos/camera_exif" -type f -iname '*.jpg' -size +20k -size -40
 ls "$VF_SHARED/photos/near_duplicates/libjxl_flower_variants" | sort | sed -n 1,5p |
   while read -r f; do cp -p "$VF_SHARED/photos/near_duplicates/libjxl_flower_variants/$f" "$PHOTOS/variants/"; done
 
+# A RAW+JPEG pair (same folder and stem) for the Stacks page.
+mkdir -p "$PHOTOS/stack"
+cp -p "$VF_SHARED/photos/raw/dng/canon_eos_6d.dng" "$PHOTOS/stack/IMG_0001.dng"
+cp -p "$VF_SHARED/photos/camera_exif/exif-samples/gps/DSCN0029.jpg" "$PHOTOS/stack/IMG_0001.JPG"
+exiftool -q -overwrite_original '-DateTimeOriginal=2019:06:06 07:29:51' -Make=Canon '-Model=Canon EOS 6D' "$PHOTOS/stack/IMG_0001.JPG"
+
 "$VF_BIN" index --library "$TMP/lib" --model "$VF_SHARED/golden/models/tiny" -q "$PHOTOS"
 
 # Photos that appear only after the test presses "Re-index".

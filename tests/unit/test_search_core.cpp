@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -192,23 +193,49 @@ TEST(SearchDupes, UnionFindGroups) {
 }
 
 TEST(SearchDupes, KeeperRules) {
-  // Largest resolution wins over everything else.
-  auto [i, why] = choose_keeper({{1, 1000, 800, "raw", 100}, {2, 4000, 3000, "jpeg", 200}});
+  using K = KeeperCandidate;
+  auto cand = [](int64_t id, int w, int h, const char* f, int64_t t, const char* path, int64_t size,
+                 bool lossless, int meta) { return K{id, w, h, f, t, path, size, lossless, meta}; };
+  // RAW over its JPEG, even a larger JPEG.
+  auto [i, why] = choose_keeper({cand(1, 1000, 800, "raw", 100, "/a/x.dng", 900, true, 5),
+                                 cand(2, 4000, 3000, "jpeg", 200, "/a/x.jpg", 500, false, 5)});
+  EXPECT_EQ(i, 0u);
+  EXPECT_NE(why.find("RAW original"), std::string::npos) << why;
+  // More pixels over lossless (a small PNG of a large JPEG is a derivative).
+  std::tie(i, why) = choose_keeper({cand(1, 500, 300, "png", 0, "/a/s.png", 900, true, 0),
+                                    cand(2, 4000, 3000, "jpeg", 0, "/a/b.jpg", 500, false, 0)});
   EXPECT_EQ(i, 1u);
-  EXPECT_NE(why.find("largest resolution (4000x3000)"), std::string::npos) << why;
-  // Same size: RAW over JPEG.
-  std::tie(i, why) = choose_keeper({{1, 4000, 3000, "jpeg", 100}, {2, 4000, 3000, "dng", 200}});
+  EXPECT_NE(why.find("more pixels: 4000x3000 over 500x300"), std::string::npos) << why;
+  // Equal pixels: lossless over lossy, whatever the file sizes.
+  std::tie(i, why) = choose_keeper({cand(7, 800, 600, "webp", 0, "/a/lossy.webp", 90000, false, 0),
+                                    cand(3, 800, 600, "webp", 0, "/a/lossless.webp", 20000, true, 0)});
   EXPECT_EQ(i, 1u);
-  EXPECT_NE(why.find("RAW over jpeg"), std::string::npos) << why;
-  // Same size and format: earliest capture; unknown capture time loses.
-  std::tie(i, why) =
-      choose_keeper({{1, 800, 600, "jpeg", 0}, {2, 800, 600, "jpeg", 500}, {3, 800, 600, "jpeg", 300}});
+  EXPECT_NE(why.find("lossless webp over lossy webp"), std::string::npos) << why;
+  // Equal pixels and class: the larger (less compressed) file.
+  std::tie(i, why) = choose_keeper({cand(1, 800, 600, "jpeg", 0, "/a/q70.jpg", 40000, false, 3),
+                                    cand(2, 800, 600, "jpeg", 0, "/a/q95.jpg", 90000, false, 3)});
+  EXPECT_EQ(i, 1u);
+  EXPECT_NE(why.find("larger file"), std::string::npos) << why;
+  // Then richer metadata, then the earliest capture (unknown last), then the path.
+  std::tie(i, why) = choose_keeper({cand(1, 800, 600, "jpeg", 0, "/a/1.jpg", 100, false, 2),
+                                    cand(2, 800, 600, "jpeg", 0, "/a/2.jpg", 100, false, 6)});
+  EXPECT_EQ(i, 1u);
+  EXPECT_NE(why.find("richer metadata: 6 fields over 2"), std::string::npos) << why;
+  std::tie(i, why) = choose_keeper({cand(1, 800, 600, "jpeg", 0, "/a/1.jpg", 100, false, 2),
+                                    cand(2, 800, 600, "jpeg", 500, "/a/2.jpg", 100, false, 2),
+                                    cand(3, 800, 600, "jpeg", 300, "/a/3.jpg", 100, false, 2)});
   EXPECT_EQ(i, 2u);
   EXPECT_NE(why.find("earliest capture"), std::string::npos) << why;
-  // All equal: lowest id, said so.
-  std::tie(i, why) = choose_keeper({{9, 800, 600, "jpeg", 5}, {4, 800, 600, "jpeg", 5}});
-  EXPECT_EQ(i, 1u);
-  EXPECT_NE(why.find("lowest id"), std::string::npos) << why;
+  // All equal: the path decides, never the id; the same keeper in any order.
+  std::vector<K> same = {cand(9, 800, 600, "jpeg", 5, "/a/b.jpg", 100, false, 2),
+                         cand(4, 800, 600, "jpeg", 5, "/a/a.jpg", 100, false, 2)};
+  std::tie(i, why) = choose_keeper(same);
+  EXPECT_EQ(same[i].path, "/a/a.jpg");
+  EXPECT_NE(why.find("first path"), std::string::npos) << why;
+  std::swap(same[0].id, same[1].id);
+  std::reverse(same.begin(), same.end());
+  std::tie(i, why) = choose_keeper(same);
+  EXPECT_EQ(same[i].path, "/a/a.jpg");
 }
 
 TEST(SearchDupes, Hamming) {

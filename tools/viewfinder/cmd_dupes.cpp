@@ -1,6 +1,8 @@
 // viewfinder dupes: exact and near-duplicate groups, each with the copy to keep and why.
 #include <iomanip>
+#include <cmath>
 #include <iostream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -11,20 +13,47 @@
 namespace {
 using nlohmann::json;
 
+// "jpeg 2268x1512, 534 KB, #12"
+std::string describe(const vf::DupeMember& m) {
+  std::ostringstream o;
+  o << (m.format.empty() ? "?" : m.format) << " " << m.width << "x" << m.height << ", " << std::fixed
+    << std::setprecision(0) << static_cast<double>(m.file_size) / 1024.0 << " KB, #" << m.id;
+  return o.str();
+}
+
+json group_json(const vf::DupeGroup& g) {
+  json members = json::array();
+  for (const auto& m : g.members) {
+    json j = {{"id", m.id},           {"relation", m.relation},
+              {"evidence", m.evidence}, {"similarity", std::round(m.similarity * 1e4) / 1e4},
+              {"format", m.format},   {"width", m.width},       {"height", m.height},
+              {"file_size", m.file_size}, {"keeper", m.id == g.keeper}};
+    vf::put_path(j, "path", m.path);  // lossless for names that are not UTF-8
+    if (m.phash_distance >= 0) j["phash_distance"] = m.phash_distance;
+    if (m.copy_of) j["copy_of"] = m.copy_of, j["copy_kind"] = m.copy_kind;
+    members.push_back(j);
+  }
+  return {{"kind", g.kind}, {"keeper", g.keeper}, {"keeper_reason", g.keeper_reason}, {"members", members}};
+}
+
 int cmd_dupes(int argc, char** argv) {
   vf::cli::Args args("dupes", "",
-                     "Find duplicate photos. Exact: byte-identical files (same content hash), or the same\n"
-                     "pixels saved in another format (equal perceptual hash and embedding cosine >= 0.999).\n"
-                     "Near: re-encodes, resizes, crops and bursts, found through the index (each photo's\n"
-                     "nearest neighbours, never all pairs) with embedding cosine >= --threshold.\n"
-                     "Each group names a keeper: the largest resolution, then RAW over JPEG, then the\n"
-                     "earliest capture.");
+                     "Find duplicate photos, of three kinds, each with its evidence:\n"
+                     "  identical_bytes   the same content hash;\n"
+                     "  identical_pixels  the same decoded pixels in another file or format (checked by\n"
+                     "                    decoding both at full size);\n"
+                     "  near              re-encodes, resizes, crops, small edits: embedding cosine >=\n"
+                     "                    --threshold (through the index, never all pairs), or pHash distance.\n"
+                     "A photo is in one group only. Each group names a keeper, for a photographer's reason:\n"
+                     "RAW over its JPEG, more pixels, lossless over lossy, the larger file at equal pixels,\n"
+                     "richer metadata, the earliest capture, then the path. Bursts are not duplicates: see\n"
+                     "`viewfinder stacks`.");
   args.option("library", "DIR", "library directory", vf::default_library_dir()).alias('l');
   args.option("threshold", "T", "cosine for near-duplicates; lower finds more (and more false pairs)", "0.95");
   args.option("neighbors", "N", "neighbours examined per photo", "16");
   args.option("phash", "BITS", "also join colour-index neighbours whose perceptual hashes differ in at most BITS bits (off by default; try 8)");
-  args.flag("exact-only", "only exact duplicates");
-  args.flag("near-only", "only near duplicates");
+  args.flag("exact-only", "only identical bytes and identical pixels");
+  args.flag("near-only", "only near duplicates (no identical-bytes/pixels check)");
   vf::cli_search::add_filter_options(args);
   args.flag("json", "print JSON");
   args.epilog("Tuning: start at the default 0.95 and look at the groups; lower it (0.92, 0.90) to catch\n"
@@ -46,25 +75,20 @@ int cmd_dupes(int argc, char** argv) {
     auto groups = vf::find_duplicates(*lib, p);
     if (args.has("json")) {
       json out = json::array();
-      for (const auto& g : groups) {
-        json members = json::array();
-        for (const auto& m : g.members) {
-          nlohmann::json mj = {{"id", m.id}, {"similarity", m.similarity}};
-          vf::put_path(mj, "path", m.path);
-          members.push_back(mj);
-        }
-        out.push_back({{"kind", g.kind}, {"keeper", g.keeper}, {"keeper_reason", g.keeper_reason}, {"members", members}});
-      }
-      std::cout << json{{"threshold", p.threshold}, {"groups", out}}.dump(1, ' ', false, json::error_handler_t::replace) << "\n";
+      for (const auto& g : groups) out.push_back(group_json(g));
+      std::cout << json{{"threshold", std::round(p.threshold * 1e4) / 1e4}, {"groups", out}}.dump(
+                       1, ' ', false, json::error_handler_t::replace)
+                << "\n";
       return 0;
     }
     int64_t extra = 0;
     for (const auto& g : groups) {
-      std::cout << g.kind << " group of " << g.members.size() << " (keep #" << g.keeper << ": " << g.keeper_reason << ")\n";
-      for (size_t i = 0; i < g.members.size(); ++i) {
-        const auto& m = g.members[i];
-        std::cout << (i == 0 ? "  keep " : "       ") << std::fixed << std::setprecision(3) << m.similarity << "  "
-                  << m.path << "  #" << m.id << "\n";
+      std::cout << g.kind << " group of " << g.members.size() << ", keep #" << g.keeper << ": " << g.keeper_reason << "\n";
+      for (const auto& m : g.members) {
+        std::cout << (m.relation == "keeper" ? "  keep " : "       ") << m.path << "\n          " << describe(m);
+        if (m.relation != "keeper") std::cout << "; " << m.relation << ": " << m.evidence;
+        if (m.copy_of) std::cout << "; " << m.copy_kind << " copy of #" << m.copy_of;
+        std::cout << "\n";
       }
       extra += static_cast<int64_t>(g.members.size()) - 1;
     }
@@ -75,4 +99,4 @@ int cmd_dupes(int argc, char** argv) {
 
 }  // namespace
 
-VF_COMMAND("dupes", "find exact and near-duplicate photos, with the copy to keep", cmd_dupes);
+VF_COMMAND("dupes", "find identical and near-duplicate photos, with the copy to keep and why", cmd_dupes);

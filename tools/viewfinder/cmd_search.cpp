@@ -96,6 +96,8 @@ int cmd_search(int argc, char** argv) {
   args.option("model-dir", "DIR", "the same as --model (older name)");
   args.option("region", "X,Y,W,H", "search for this box of the query picture (fractions 0..1, as displayed)");
   args.option("rerank", "N", "--region: candidates re-ranked by patch matching", "60");
+  args.flag("all-copies", "show every copy of a duplicate (default: one result per duplicate group, \"and N copies\")");
+  args.flag("expand-stacks", "show every frame of a stack (default: its pick, \"+N in stack\")");
   args.flag("json", "print JSON (hits, scores, metadata, timings)");
   args.epilog("examples:\n"
               "  viewfinder search beach.jpg\n"
@@ -122,6 +124,8 @@ int cmd_search(int argc, char** argv) {
     if (args.has("min-score")) q.min_score = static_cast<float>(args.get_double("min-score"));
     q.negative_weight = static_cast<float>(args.get_double("negative-weight"));
     q.colors = args.get_all("color");
+    q.collapse_duplicates = !args.has("all-copies");
+    q.collapse_stacks = !args.has("expand-stacks");
     q.filters = vf::cli_search::parse_filters(args);
     for (const auto& w : args.positionals()) add_query_word(w, *lib, q);
     // --color with examples but no explicit alpha: mix evenly rather than ignore the colour.
@@ -147,6 +151,9 @@ int cmd_search(int argc, char** argv) {
           j["score"] = h.score;
           j["semantic"] = h.semantic;
           j["color"] = h.color;
+          j["copies"] = h.copies;
+          j["stacked"] = h.stacked;
+          j["hidden_ids"] = h.hidden_ids;
         }
         hits.push_back(j);
       }
@@ -182,7 +189,10 @@ int cmd_search(int argc, char** argv) {
       std::string cam = h.photo.meta.model.empty() ? h.photo.meta.make : h.photo.meta.model;
       if (!cam.empty()) extra += (extra.empty() ? "" : ", ") + cam;
       if (!extra.empty()) std::cout << "  [" << extra << "]";
-      std::cout << "  #" << h.id << "\n";
+      std::cout << "  #" << h.id;
+      if (h.copies) std::cout << "  and " << h.copies << (h.copies == 1 ? " copy" : " copies");
+      if (h.stacked) std::cout << "  +" << h.stacked << " in stack";
+      std::cout << "\n";
     }
     std::cerr << res.hits.size() << " results";
     if (res.matched >= 0) std::cerr << " of " << res.matched << (q.filters.empty() ? " photos" : " matching photos");

@@ -7,7 +7,7 @@ import { features } from './explain.js';
 import { initInsight, insightForDetails, insightForQuery, resetInsight } from './insight.js';
 import { GRID_SIZES, picture } from './pictures.js';
 import { initStatus, pollIndex, reindex, setLibraryInfo, setStatus } from './status.js';
-import { initGroups, loaded, loadClusters, loadDuplicates, recomputeClusters } from './groups.js';
+import { initGroups, loaded, loadClusters, loadDuplicates, loadStacks, recomputeClusters } from './groups.js';
 
 let toastTimer = 0;
 function toast(msg, error = false) {
@@ -52,8 +52,9 @@ function showPage(name) {
     tab.classList.toggle('active', tab.dataset.page === name);
     if (tab.dataset.page === name) tab.setAttribute('aria-current', 'page'); else tab.removeAttribute('aria-current');
   }
-  for (const p of ['search', 'duplicates', 'clusters']) $(`#page-${p}`).classList.toggle('hidden', p !== name);
+  for (const p of ['search', 'duplicates', 'stacks', 'clusters']) $(`#page-${p}`).classList.toggle('hidden', p !== name);
   if (name === 'duplicates' && !loaded.duplicates) loadDuplicates();
+  if (name === 'stacks' && !loaded.stacks) loadStacks();
   if (name === 'clusters' && !loaded.clusters) loadClusters();
   if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
 }
@@ -93,6 +94,8 @@ async function runSearch({ append = false } = {}) {
   try {
     let data;
     const common = { k: state.k, offset: state.offset, filters: state.filters };
+    // One result per duplicate group and per stack unless "All copies" is on.
+    if ($('#show-all-copies').checked) Object.assign(common, { all_copies: true, expand_stacks: true });
     if (state.region) common.region = [state.region.x, state.region.y, state.region.w, state.region.h];
     if (state.files.length) {
       const form = new FormData();
@@ -215,6 +218,8 @@ function tileFor(p, rank) {
   h('div', { class: 'tile-meta' },
     h('div', { class: 'tile-name', title: p.path }, p.name),
     h('div', { class: 'tile-sub' }, sub.map((s) => h('span', {}, s))),
+    p.copies || p.stacked ? h('div', { class: 'tile-sub muted', testid: 'collapsed-count' },
+      [p.copies ? `and ${p.copies} ${p.copies === 1 ? 'copy' : 'copies'}` : '', p.stacked ? `+${p.stacked} in stack` : ''].filter(Boolean).join(' · ')) : null,
     isSearch ? h('div', { class: 'tile-bars', title: colour ? 'content · colour similarity' : 'content similarity' },
       h('div', { class: 'tile-bar sem' }, barFill(p.semantic)),
       colour ? h('div', { class: 'tile-bar col' }, barFill(p.color)) : null) : null));
@@ -517,6 +522,8 @@ function wire() {
   for (const b of $$('[data-fit-view]')) b.addEventListener('click', () => setFit(b.dataset.fitView, b.dataset.fit));
   $('#reindex').addEventListener('click', reindex);
   $('#dupes-refresh').addEventListener('click', loadDuplicates);
+  $('#stacks-refresh').addEventListener('click', loadStacks);
+  $('#show-all-copies').addEventListener('change', () => { if (state.mode === 'search') runSearch(); });
   $('#dupe-threshold').addEventListener('input', (e) => { $('#dupe-threshold-value').textContent = (+e.target.value).toFixed(2); });
   $('#dupe-threshold').addEventListener('change', loadDuplicates);
   $('#clusters-recompute').addEventListener('click', recomputeClusters);
@@ -577,7 +584,7 @@ async function boot() {
   pollIndex();
   runSearch();
   const page = location.hash.slice(1);
-  showPage(['search', 'duplicates', 'clusters'].includes(page) ? page : 'search');
+  showPage(['search', 'duplicates', 'stacks', 'clusters'].includes(page) ? page : 'search');
 }
 
 // The top bar wraps on narrow screens; panels that sit under it need its real height.
