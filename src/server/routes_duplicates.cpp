@@ -62,14 +62,7 @@ Reply duplicates(ServerState& s, const Request& req) {
   dp.filters = filters_named(m);
   const std::string key = dupes_key(dp, m);
   auto g = s.gen();
-  {
-    std::lock_guard<std::mutex> lock(g->cache_mu);
-    for (auto it = g->dupes_cache.begin(); it != g->dupes_cache.end(); ++it)
-      if (it->first == key) {
-        g->dupes_cache.splice(g->dupes_cache.begin(), g->dupes_cache, it);  // most recent first
-        return json_reply(it->second);
-      }
-  }
+  if (auto hit = g->cached_walk(key)) return json_reply(*hit);
   return s.limited([&](int, double queue_ms) {
     auto t0 = std::chrono::steady_clock::now();
     auto groups = find_duplicates(*g->library, dp);
@@ -79,11 +72,7 @@ Reply duplicates(ServerState& s, const Request& req) {
                  {"photos", photos},
                  {"threshold", round_to(dp.threshold, 4)},
                  {"timings", {{"total_ms", round_to(ms_since(t0), 1)}, {"queue_ms", round_to(queue_ms, 1)}}}};
-    {
-      std::lock_guard<std::mutex> lock(g->cache_mu);
-      g->dupes_cache.emplace_front(key, body);
-      if (g->dupes_cache.size() > Generation::kDupesCacheEntries) g->dupes_cache.pop_back();
-    }
+    g->remember_walk(key, body);
     return json_reply(body);
   });
 }

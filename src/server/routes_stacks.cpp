@@ -60,11 +60,7 @@ Reply stacks(ServerState& s, const Request& req) {
   sp.filters = filters_from_params(m);
   for (auto& [k, v] : m) key += "|" + k + "=" + v;
   auto g = s.gen();
-  {
-    std::lock_guard<std::mutex> lock(g->cache_mu);
-    auto it = g->dupes_cache.find(key);  // the one per-generation cache of whole-library walks
-    if (it != g->dupes_cache.end()) return json_reply(it->second);
-  }
+  if (auto hit = g->cached_walk(key)) return json_reply(*hit);
   return s.limited([&](int, double queue_ms) {
     auto t0 = std::chrono::steady_clock::now();
     auto found = find_stacks(*g->library, sp);
@@ -72,12 +68,9 @@ Reply stacks(ServerState& s, const Request& req) {
     json body = {{"stacks", stacks_json(*g->library, found, photos)},
                  {"photos", photos},
                  {"window_s", sp.window_s},
-                 {"similarity", round_to(sp.min_similarity, 0.001)},
-                 {"timings", {{"total_ms", ms_since(t0)}, {"queue_ms", queue_ms}}}};
-    {
-      std::lock_guard<std::mutex> lock(g->cache_mu);
-      g->dupes_cache[key] = body;
-    }
+                 {"similarity", round_to(sp.min_similarity, 4)},
+                 {"timings", {{"total_ms", round_to(ms_since(t0), 1)}, {"queue_ms", round_to(queue_ms, 1)}}}};
+    g->remember_walk(key, body);
     return json_reply(body);
   });
 }

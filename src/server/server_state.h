@@ -36,11 +36,26 @@ struct Generation {
   LibraryInfo info;
   json facets;
   std::vector<int64_t> examples;
-  // GET /api/duplicates answers, most recently used first, keyed by the parameters that
-  // change the answer; at most kDupesCacheEntries (each can hold every photo).
+  // Answers of whole-library walks (GET /api/duplicates, /api/stacks), most recently used
+  // first, keyed by the parameters that change the answer; at most kDupesCacheEntries (each
+  // can hold every photo).
   static constexpr size_t kDupesCacheEntries = 16;
   std::mutex cache_mu;
   std::list<std::pair<std::string, json>> dupes_cache;
+  std::optional<json> cached_walk(const std::string& key) {
+    std::lock_guard<std::mutex> lock(cache_mu);
+    for (auto it = dupes_cache.begin(); it != dupes_cache.end(); ++it)
+      if (it->first == key) {
+        dupes_cache.splice(dupes_cache.begin(), dupes_cache, it);  // most recent first
+        return it->second;
+      }
+    return std::nullopt;
+  }
+  void remember_walk(const std::string& key, const json& body) {
+    std::lock_guard<std::mutex> lock(cache_mu);
+    dupes_cache.emplace_front(key, body);
+    if (dupes_cache.size() > kDupesCacheEntries) dupes_cache.pop_back();
+  }
 
   Searcher& searcher(int /*slot*/) { return *shared_searcher; }
 
