@@ -107,7 +107,13 @@ class Library {
  public:
   // Opens (creating when allowed) the library in `dir`. Read-only opens never write and
   // may run while another process indexes.
-  static std::unique_ptr<Library> open(const std::string& dir, bool read_only = false);
+  // `store` chooses where the semantic vectors live: "faiss" (files next to the catalog,
+  // the default) or "milvus://HOST:PORT/COLLECTION". A writable open remembers it in the
+  // catalog, so later opens need none ("" = the remembered one); switching an existing
+  // library moves its vectors from the catalog's stored embeddings (no re-embedding). A
+  // read-only open uses it for this open only.
+  static std::unique_ptr<Library> open(const std::string& dir, bool read_only = false,
+                                       const std::string& store = "");
   virtual ~Library() = default;
 
   virtual const std::string& dir() const = 0;

@@ -58,6 +58,12 @@ struct SearchFilter {
 
 using NeighborLists = std::vector<std::vector<Neighbor>>;  // per query, best first
 
+// For a store that evaluates filters itself (Milvus): the distinct lower-cased values of a
+// text field ("make", "model", "lens") that contain `needle` (lower-cased), answered by the
+// catalog. Milvus 2.3 cannot match substrings, so such filters become `make_lc in [...]`.
+using TextValueLookup =
+    std::function<std::vector<std::string>(const std::string& field, const std::string& needle)>;
+
 class VectorStore {
  public:
   virtual ~VectorStore() = default;
@@ -96,8 +102,13 @@ class VectorStore {
 // The store named by `spec`, empty, for vectors of `dim`:
 //   "faiss" or ""            in-process FAISS; `faiss_factory` picks the index type
 //                            ("" = "Flat"; see faiss_store.h)
-//   "milvus://host:port/c"   not built yet: throws vf::Error(InvalidArgument) naming it
+//   "milvus://host:port/c"   the collection c on that Milvus server (milvus_store.h), created
+//                            when absent; `lookup` serves its make/model/lens filters. In a
+//                            build without VF_MILVUS: vf::Error(InvalidArgument) saying so.
 std::unique_ptr<VectorStore> make_store(const std::string& spec, int dim,
-                                        const std::string& faiss_factory = "");
+                                        const std::string& faiss_factory = "",
+                                        TextValueLookup lookup = {});
+// True for "milvus://..." (a store in another process, persisted by itself).
+bool is_remote_store(const std::string& spec);
 
 }  // namespace vf::store

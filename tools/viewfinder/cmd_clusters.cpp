@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "store_option.h"
 #include "viewfinder/viewfinder.h"
 
 namespace {
@@ -29,17 +30,18 @@ int cmd_clusters(int argc, char** argv) {
   args.flag("show", "print the stored clustering instead of computing one");
   args.flag("json", "print JSON");
   args.epilog("examples:\n  viewfinder clusters\n  viewfinder clusters --auto --k-max 30 --json\n  viewfinder clusters --show");
+  vf::cli::add_store_option(args);
   if (!args.parse(argc, argv)) return args.exit_code();
   return vf::cli::guarded([&] {
     std::optional<vf::ClusterResult> r;
     std::unique_ptr<vf::Library> lib;
     if (args.has("show")) {
-      lib = vf::Library::open(args.get("library"), /*read_only=*/true);
+      lib = vf::cli::open_library(args, args.get("library"), /*read_only=*/true);
       r = vf::stored_clusters(*lib);
       if (!r) throw vf::Error("no stored clustering in " + args.get("library") + ": run 'viewfinder clusters' first",
                               vf::ErrorCode::NotFound);
     } else {
-      lib = vf::Library::open(args.get("library"), /*read_only=*/args.has("no-store"));
+      lib = vf::cli::open_library(args, args.get("library"), /*read_only=*/args.has("no-store"));
       vf::ClusterParams p;
       p.k = args.get_int("k");
       p.auto_k = args.has("auto");

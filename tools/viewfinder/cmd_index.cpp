@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cli.h"
+#include "store_option.h"
 #include "viewfinder/viewfinder.h"
 
 namespace {
@@ -192,6 +193,7 @@ int cmd_index(int argc, char** argv) {
   args.option("sample", "N", "with --estimate: photos to measure", "16");
   args.epilog("examples:\n  viewfinder index ~/Pictures\n  viewfinder index /photos --model models/dinov2-base --batch 16 --json\n"
               "  viewfinder index /photos --estimate\n  viewfinder index /photos --watch");
+  vf::cli::add_store_option(args);
   if (!args.parse(argc, argv)) return args.exit_code();
   return vf::cli::guarded([&] {
     if (args.positionals().empty()) throw vf::Error("give at least one file or folder to index", vf::ErrorCode::InvalidArgument);
@@ -213,7 +215,7 @@ int cmd_index(int argc, char** argv) {
     }
     bool json_mode = args.has("json");
     std::string library_dir = args.get("library");
-    auto lib = vf::Library::open(library_dir);
+    auto lib = vf::cli::open_library(args, library_dir, /*read_only=*/false);
     if (args.has("estimate")) return run_estimate(*lib, params, json_mode, std::max(1, args.get_int("sample")));
 
     vf::cli::ProgressLine bar(!json_mode && !args.has("quiet"));

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "store_option.h"
 #include "search_cli_common.h"
 #include "viewfinder/viewfinder.h"
 
@@ -81,9 +82,10 @@ int cmd_search(int argc, char** argv) {
               "  viewfinder search --color '#ff0000'                  find red photos\n"
               "  viewfinder search portrait.jpg --preset portrait --from 2019-01-01 --make canon\n"
               "  viewfinder search --folder ~/Pictures/2020 --min-rating 4   list by date");
+  vf::cli::add_store_option(args);
   if (!args.parse(argc, argv)) return args.exit_code();
   return vf::cli::guarded([&] {
-    auto lib = vf::Library::open(args.get("library"), /*read_only=*/true);
+    auto lib = vf::cli::open_library(args, args.get("library"), /*read_only=*/true);
     vf::SearchQuery q;
     q.k = args.get_int("k");
     q.offset = args.get_int("offset");
