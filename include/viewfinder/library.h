@@ -52,6 +52,10 @@ struct IndexParams {
   std::string faiss_factory;        // "" = choose by size (Flat < 100k <= IVF-Flat < 1M <= compressed)
   int commit_every = 64;            // photos per catalog transaction
   bool prune_missing = true;        // delete catalog rows whose files are gone (under the roots)
+  // Several workers embedding one library into one Milvus collection: this worker takes
+  // the files whose path relative to their root hashes to shard_index mod shard_count
+  // (its catalog holds only those; their ids live in a range of their own).
+  int shard_index = 0, shard_count = 1;
 };
 
 struct IndexProgress {

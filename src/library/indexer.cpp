@@ -83,7 +83,8 @@ IndexReport Indexer::run() {
   const std::string model_dir = open_engine();
 
   emit("scan", 0, 0, 0, 0);
-  auto files = scan_roots(roots, lib.dir(), [&](int64_t n) { emit("scan", 0, n, 0, 0); });
+  const auto [shard, shards] = claim_shard();
+  auto files = keep_shard(scan_roots(roots, lib.dir(), [&](int64_t n) { emit("scan", 0, n, 0, 0); }), roots, shard, shards);
   report.scanned = static_cast<int64_t>(files.size());
   CatalogFiles known = load_catalog_files();
   stamp_model(known, model_dir);

@@ -43,6 +43,9 @@ bool under_root(const std::string& path, const std::string& root);
 std::string folder_of(const std::string& path);
 // Every regular, non-hidden file under the roots (a root may be a file), sorted, without the
 // library directory itself. `tick` gets the running count every 1000 files.
+// The files of shard `shard` of `shards` (shard.cpp).
+std::vector<std::string> keep_shard(const std::vector<std::string>& files, const std::vector<std::string>& roots,
+                                    int shard, int shards);
 std::vector<std::string> scan_roots(const std::vector<std::string>& roots, const std::string& library_dir,
                                     const std::function<void(int64_t)>& tick);
 
@@ -124,6 +127,7 @@ struct Indexer {
   // indexer.cpp: opens the engine; records the model in meta (re-embedding on a change).
   std::string open_engine();  // returns the model directory used
   void stamp_model(const CatalogFiles& known, const std::string& model_dir);
+  std::pair<int, int> claim_shard();  // shard.cpp
   // scan.cpp
   CatalogFiles load_catalog_files();
   ChangeSet scan_changes(const std::vector<std::string>& roots, const std::vector<std::string>& files,

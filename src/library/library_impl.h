@@ -15,6 +15,12 @@
 
 namespace vf::detail {
 
+// Shard workers: catalog meta "shard" = "I/N" ("" = one worker); worker I's photo ids start
+// at shard_first_id(I) (2^40 ids each), so that several catalogs never share an id in the
+// one Milvus collection they fill.
+std::pair<int, int> parse_shard(const std::string& text);  // {0, 1} for ""
+inline int64_t shard_first_id(int shard) { return (int64_t(shard) << 40) + 1; }
+
 // The photo fields a remote store filters on, read from the catalog (store_sync.cpp).
 std::vector<store::PhotoScalars> read_store_scalars(sqlite3* db, const std::vector<int64_t>& ids);
 
@@ -77,7 +83,7 @@ class LibraryImpl final : public Library, public LibraryInternal {
   Engine& engine_for(const EngineParams& p);
   // Writers: validate `spec` and store it in the catalog meta (later opens need no flag).
   void remember_store(const std::string& spec);
-  store::TextValueLookup text_lookup() const;
+  store::RemoteStoreOptions remote_options(sqlite3* db) const;
   void load_remote_semantic(sqlite3* db, const CatalogState& st, const std::string& spec, bool writer);
   // Removes from / re-upserts into the remote store what differs from the catalog; returns
   // how many ids it fixed.

@@ -23,14 +23,15 @@ std::string LibraryImpl::store_spec(sqlite3* db) const {
 
 void LibraryImpl::remember_store(const std::string& spec) {
   if (spec.empty()) return;
-  store::make_store(normalise_store_spec(spec), 0, "", {});  // validates the spec (and connects) first
+  store::make_store(normalise_store_spec(spec), 0, "");  // validates the spec (and connects) first
   Transaction t(wdb_.get());
   meta_set(wdb_.get(), "vector_store", normalise_store_spec(spec));
   t.commit();
 }
 
-store::TextValueLookup LibraryImpl::text_lookup() const {
-  return [this](const std::string& field, const std::string& needle) {
+store::RemoteStoreOptions LibraryImpl::remote_options(sqlite3* db) const {
+  store::RemoteStoreOptions o;
+  o.lookup = [this](const std::string& field, const std::string& needle) {
     if (field != "make" && field != "model" && field != "lens") return std::vector<std::string>{};
     auto lk = lock();
     std::vector<std::string> out;
@@ -40,10 +41,16 @@ store::TextValueLookup LibraryImpl::text_lookup() const {
     while (s.step()) out.push_back(s.col_text(0));
     return out;
   };
+  const auto [shard, shards] = parse_shard(meta_get(db, "shard"));
+  if (shards > 1) {
+    o.id_lo = shard_first_id(shard);
+    o.id_hi = shard_first_id(shard + 1);
+  }
+  return o;
 }
 
 std::unique_ptr<store::VectorStore> LibraryImpl::new_semantic_store(sqlite3* db, int dim, const std::string& faiss_factory) {
-  return store::make_store(store_spec(db), dim, faiss_factory, text_lookup());
+  return store::make_store(store_spec(db), dim, faiss_factory, remote_options(db));
 }
 
 std::vector<store::PhotoScalars> read_store_scalars(sqlite3* db, const std::vector<int64_t>& ids) {
@@ -118,7 +125,7 @@ int64_t LibraryImpl::resync_remote(sqlite3* db, const CatalogState& st) {
 // the catalog when the counts differ (a crash or a Milvus outage between catalog commit
 // and upsert). index.faiss is not used: a stale one is removed so that it is never loaded.
 void LibraryImpl::load_remote_semantic(sqlite3* db, const CatalogState& st, const std::string& spec, bool writer) {
-  if (!sem_ || sem_->describe() != spec) sem_ = store::make_store(spec, st.dim, "", text_lookup());
+  if (!sem_ || sem_->describe() != spec) sem_ = store::make_store(spec, st.dim, "", remote_options(db));
   if (writer && sem_->dim() > 0 && sem_->count() != st.sem_count) resync_remote(db, st);
   if (writer) {
     std::error_code ec;

@@ -152,11 +152,11 @@ bool FaissStore::save(const std::string& path, const std::string& stamp_json) co
 bool is_remote_store(const std::string& spec) { return spec.rfind("milvus://", 0) == 0; }
 
 std::unique_ptr<VectorStore> make_store(const std::string& spec, int dim, const std::string& faiss_factory,
-                                        TextValueLookup lookup) {
+                                        RemoteStoreOptions remote) {
   if (spec.empty() || spec == "faiss") return std::make_unique<FaissStore>(dim, faiss_factory);
   if (is_remote_store(spec)) {
 #ifdef VF_HAVE_MILVUS
-    return make_milvus_store(spec, dim, std::move(lookup));
+    return make_milvus_store(spec, dim, std::move(remote));
 #else
     throw Error("vector store '" + spec + "': this viewfinder was built without Milvus (VF_MILVUS=OFF: "
                 "install protobuf-compiler-grpc libgrpc++-dev libprotobuf-dev and rebuild)",

@@ -43,8 +43,9 @@ milvus::PhotoFields to_fields(const PhotoScalars& p) {
 
 class MilvusStore final : public VectorStore {
  public:
-  MilvusStore(std::string spec, MilvusAddress where, int dim, TextValueLookup lookup)
-      : spec_(std::move(spec)), where_(std::move(where)), lookup_(std::move(lookup)) {
+  MilvusStore(std::string spec, MilvusAddress where, int dim, RemoteStoreOptions remote)
+      : spec_(std::move(spec)), where_(std::move(where)), lookup_(std::move(remote.lookup)),
+        id_lo_(remote.id_lo), id_hi_(remote.id_hi) {
     milvus::ClientOptions options;
     options.address = where_.address;
     try {
@@ -72,7 +73,7 @@ class MilvusStore final : public VectorStore {
   int dim() const override { return dim_; }
   int64_t count() const override {
     if (dim_ <= 0) return 0;
-    return client_->count(where_.collection, milvus::Consistency::Strong);
+    return client_->count_where(where_.collection, range_expr(id_lo_, id_hi_), milvus::Consistency::Strong);
   }
   int64_t memory_bytes() const override { return 0; }
 
@@ -125,12 +126,16 @@ class MilvusStore final : public VectorStore {
   void scan(int64_t batch, const BatchFn& fn) const override {
     if (dim_ <= 0) return;
     batch = std::clamp<int64_t>(batch, 1, kMaxTopK);
-    scan_range(0, std::numeric_limits<int64_t>::max() / 2, batch, fn);
+    scan_range(id_lo_, id_hi_, batch, fn);
   }
 
   bool save(const std::string&, const std::string&) const override { return false; }
 
  private:
+  static std::string range_expr(int64_t lo, int64_t hi) {
+    return std::string(milvus::kIdField) + " >= " + std::to_string(lo) + " && " + milvus::kIdField + " < " +
+           std::to_string(hi);
+  }
   static std::string id_list_expr(const std::vector<int64_t>& ids) {
     std::string e = std::string(milvus::kIdField) + " in [";
     for (size_t i = 0; i < ids.size(); ++i) e += (i ? "," : "") + std::to_string(ids[i]);
@@ -140,7 +145,7 @@ class MilvusStore final : public VectorStore {
   // Milvus 2.3 returns a limited query's rows in no defined order, so the id space is split
   // in halves until each part holds at most `batch` rows (counted inside Milvus).
   void scan_range(int64_t lo, int64_t hi, int64_t batch, const BatchFn& fn) const {
-    const std::string expr = "id >= " + std::to_string(lo) + " && id < " + std::to_string(hi);
+    const std::string expr = range_expr(lo, hi);
     const int64_t n = client_->count_where(where_.collection, expr, milvus::Consistency::Strong);
     if (n == 0) return;
     if (n > batch && hi - lo > 1) {
@@ -166,6 +171,7 @@ class MilvusStore final : public VectorStore {
   std::string spec_;
   MilvusAddress where_;
   TextValueLookup lookup_;
+  int64_t id_lo_, id_hi_;  // the ids count() and scan() see (a shard worker's own)
   std::unique_ptr<milvus::Client> client_;  // gRPC stubs are thread-safe: const calls share it
   int dim_ = 0;
   bool wrote_ = false;
@@ -196,8 +202,8 @@ MilvusAddress parse_milvus_spec(const std::string& spec) {
   return a;
 }
 
-std::unique_ptr<VectorStore> make_milvus_store(const std::string& spec, int dim, TextValueLookup lookup) {
-  return std::make_unique<MilvusStore>(spec, parse_milvus_spec(spec), dim, std::move(lookup));
+std::unique_ptr<VectorStore> make_milvus_store(const std::string& spec, int dim, RemoteStoreOptions remote) {
+  return std::make_unique<MilvusStore>(spec, parse_milvus_spec(spec), dim, std::move(remote));
 }
 
 }  // namespace vf::store

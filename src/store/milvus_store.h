@@ -29,6 +29,6 @@ MilvusAddress parse_milvus_spec(const std::string& spec);
 
 // Connects, and creates the collection (HNSW index, loaded) when it does not exist yet and
 // `dim` > 0. An existing collection must have `dim` floats per vector (when dim > 0).
-std::unique_ptr<VectorStore> make_milvus_store(const std::string& spec, int dim, TextValueLookup lookup);
+std::unique_ptr<VectorStore> make_milvus_store(const std::string& spec, int dim, RemoteStoreOptions remote);
 
 }  // namespace vf::store

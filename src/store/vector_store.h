@@ -64,6 +64,14 @@ using NeighborLists = std::vector<std::vector<Neighbor>>;  // per query, best fi
 using TextValueLookup =
     std::function<std::vector<std::string>(const std::string& field, const std::string& needle)>;
 
+// What a remote store needs from its library beyond the address.
+struct RemoteStoreOptions {
+  TextValueLookup lookup;
+  // The ids this library owns: count() and scan() see only these. A shard worker (several
+  // libraries writing one collection) owns a range of its own; search sees every id.
+  int64_t id_lo = 0, id_hi = int64_t(1) << 62;
+};
+
 class VectorStore {
  public:
   virtual ~VectorStore() = default;
@@ -103,11 +111,11 @@ class VectorStore {
 //   "faiss" or ""            in-process FAISS; `faiss_factory` picks the index type
 //                            ("" = "Flat"; see faiss_store.h)
 //   "milvus://host:port/c"   the collection c on that Milvus server (milvus_store.h), created
-//                            when absent; `lookup` serves its make/model/lens filters. In a
+//                            when absent; `remote` serves its make/model/lens filters. In a
 //                            build without VF_MILVUS: vf::Error(InvalidArgument) saying so.
 std::unique_ptr<VectorStore> make_store(const std::string& spec, int dim,
                                         const std::string& faiss_factory = "",
-                                        TextValueLookup lookup = {});
+                                        RemoteStoreOptions remote = {});
 // True for "milvus://..." (a store in another process, persisted by itself).
 bool is_remote_store(const std::string& spec);
 

@@ -184,6 +184,8 @@ int cmd_index(int argc, char** argv) {
   args.option("decode-threads", "N", "decoder threads (0: automatic)", "0");
   args.option("index-type", "FACTORY", "FAISS factory string, e.g. Flat, IVF1024,Flat, HNSW32,SQ8 (default: by size)");
   args.option("commit-every", "N", "photos per catalog transaction", "64");
+  args.option("shard", "I/N", "embed only this worker's share of the files (several machines, one Milvus "
+                              "collection, each worker with its own --library)");
   args.flag("no-prune", "keep entries of files that disappeared");
   args.flag("json", "JSON lines on stdout (progress, failures, summary last)");
   args.flag("quiet", "no progress bar").alias('q');
@@ -208,6 +210,19 @@ int cmd_index(int argc, char** argv) {
     params.faiss_factory = args.get("index-type");
     params.commit_every = std::max(1, args.get_int("commit-every"));
     params.prune_missing = !args.has("no-prune");
+    if (args.has("shard")) {
+      // "I/N"; the library checks 0 <= I < N and that the catalog is this worker's.
+      const std::string s = args.get("shard");
+      size_t slash = s.find('/'), a = 0, b = 0;
+      try {
+        params.shard_index = std::stoi(s.substr(0, slash), &a);
+        params.shard_count = std::stoi(s.substr(slash + 1), &b);
+      } catch (const std::exception&) {
+        slash = std::string::npos;
+      }
+      if (slash == std::string::npos || a != slash || b != s.size() - slash - 1)
+        throw vf::Error("--shard wants I/N, e.g. 0/3, got '" + s + "'", vf::ErrorCode::InvalidArgument);
+    }
     if (params.batch_size < 1 || params.batch_size > 1024) throw vf::Error("--batch must be 1..1024", vf::ErrorCode::InvalidArgument);
     for (const auto& r : params.roots) {
       std::error_code ec;
