@@ -2,6 +2,7 @@
 // vectors), are saved every 30 s for readers that open meanwhile, and at the end take the type
 // the library's size calls for.
 #include <algorithm>
+#include <ctime>
 
 #include "library/indexer.h"
 #include "store/faiss_store.h"
@@ -78,6 +79,9 @@ void Indexer::finish_stores() {
     // Milvus keeps its own index type; only bring its contents in step with the catalog.
     if (lib.sem_ && lib.sem_->count() != st.sem_count) lib.resync_remote(db, st);
     sem_dirty = false;
+    Transaction t(db);  // readers opening in the next seconds read Milvus with Strong consistency
+    meta_set(db, "store_write_unix", std::to_string(static_cast<int64_t>(std::time(nullptr))));
+    t.commit();
   }
   auto kind = [](const std::string& f) { return f.substr(0, std::min(f.find_first_of("0123456789,"), f.size())); };
   const bool faiss_sem = !lib.semantic_is_remote();

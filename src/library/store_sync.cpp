@@ -4,6 +4,7 @@
 // longer has and re-upsert the ones Milvus lacks, in batches. Upserts are by catalog id, so
 // redoing one after a crash never duplicates a photo.
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 
 #include "library/library_impl.h"
@@ -41,6 +42,7 @@ store::RemoteStoreOptions LibraryImpl::remote_options(sqlite3* db) const {
     while (s.step()) out.push_back(s.col_text(0));
     return out;
   };
+  o.last_write_unix = std::stoll(meta_get(db, "store_write_unix", "0"));
   const auto [shard, shards] = parse_shard(meta_get(db, "shard"));
   if (shards > 1) {
     o.id_lo = shard_first_id(shard);
@@ -126,7 +128,11 @@ int64_t LibraryImpl::resync_remote(sqlite3* db, const CatalogState& st) {
 // and upsert). index.faiss is not used: a stale one is removed so that it is never loaded.
 void LibraryImpl::load_remote_semantic(sqlite3* db, const CatalogState& st, const std::string& spec, bool writer) {
   if (!sem_ || sem_->describe() != spec) sem_ = store::make_store(spec, st.dim, "", remote_options(db));
-  if (writer && sem_->dim() > 0 && sem_->count() != st.sem_count) resync_remote(db, st);
+  if (writer && sem_->dim() > 0 && sem_->count() != st.sem_count && resync_remote(db, st) > 0) {
+    Transaction t(wdb_.get());  // as after an index run: readers of the next seconds read Strong
+    meta_set(wdb_.get(), "store_write_unix", std::to_string(static_cast<int64_t>(std::time(nullptr))));
+    t.commit();
+  }
   if (writer) {
     std::error_code ec;
     std::filesystem::remove(semantic_path(), ec);

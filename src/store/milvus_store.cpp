@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -46,6 +47,11 @@ class MilvusStore final : public VectorStore {
   MilvusStore(std::string spec, MilvusAddress where, int dim, RemoteStoreOptions remote)
       : spec_(std::move(spec)), where_(std::move(where)), lookup_(std::move(remote.lookup)),
         id_lo_(remote.id_lo), id_hi_(remote.id_hi) {
+    // Bounded staleness in Milvus 2.3 is 5 s (common.gracefulTime): within twice that of the
+    // library's last write, searches wait for it (Strong).
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    recent_write_ = remote.last_write_unix > 0 && now - remote.last_write_unix < 10;
     milvus::ClientOptions options;
     options.address = where_.address;
     try {
@@ -110,12 +116,18 @@ class MilvusStore final : public VectorStore {
       if (filter.allowed_ids->size() > kMaxIdListFilter) return std::nullopt;
       expr = id_list_expr(*filter.allowed_ids);
     }
+    if (id_lo_ > 0) {  // a shard worker's library knows only its own ids
+      const std::string own = range_expr(id_lo_, id_hi_);
+      expr = expr.empty() ? own : "(" + expr + ") && " + own;
+    }
     NeighborLists out(static_cast<size_t>(std::max(nq, 0)));
     if (dim_ <= 0 || k <= 0) return out;
     milvus::SearchRequest req;
     req.k = std::min(k, kMaxTopK);
     req.expr = expr;
-    req.consistency = wrote_ ? milvus::Consistency::Session : milvus::Consistency::Bounded;
+    req.consistency = wrote_ ? milvus::Consistency::Session
+                      : recent_write_ ? milvus::Consistency::Strong
+                                      : milvus::Consistency::Bounded;
     for (int q = 0; q < nq; ++q) {
       req.query.assign(queries + static_cast<size_t>(q) * dim_, queries + static_cast<size_t>(q + 1) * dim_);
       for (const auto& hit : client_->search(where_.collection, req)) out[q].push_back({hit.id, hit.score});
@@ -174,7 +186,8 @@ class MilvusStore final : public VectorStore {
   int64_t id_lo_, id_hi_;  // the ids count() and scan() see (a shard worker's own)
   std::unique_ptr<milvus::Client> client_;  // gRPC stubs are thread-safe: const calls share it
   int dim_ = 0;
-  bool wrote_ = false;
+  bool wrote_ = false;         // this process wrote: Session reads see it
+  bool recent_write_ = false;  // the library wrote within the last 10 s: Strong reads
 };
 
 }  // namespace

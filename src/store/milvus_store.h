@@ -6,10 +6,11 @@
 //   upsert/remove  acknowledged by Milvus (in its write-ahead log) before returning
 //   count, scan    Strong: the library compares count() with the catalog right after its
 //                  own writes (resync), and clusters/duplicates/migrate read everything
-//   search         Session once this process has written (read-your-writes: `index` then
-//                  `search` in one process), else Bounded (an interactive search may miss
-//                  another process's writes of the last few seconds; cheapest: no wait for
-//                  the next time tick)
+//   search         Session once this process has written (read-your-writes in one
+//                  process); Strong when the library wrote less than 10 s before this store
+//                  was opened (`index` then `search` in two processes); else Bounded (an
+//                  interactive search may miss another process's writes of the last few
+//                  seconds; cheapest: no wait for the next time tick)
 // Errors name the address: "cannot reach Milvus at 127.0.0.1:19530: ...".
 #pragma once
 

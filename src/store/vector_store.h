@@ -67,9 +67,13 @@ using TextValueLookup =
 // What a remote store needs from its library beyond the address.
 struct RemoteStoreOptions {
   TextValueLookup lookup;
-  // The ids this library owns: count() and scan() see only these. A shard worker (several
-  // libraries writing one collection) owns a range of its own; search sees every id.
+  // The ids this library owns: count(), scan() and search() see only these. A shard worker
+  // (several libraries writing one collection) owns a range of its own.
   int64_t id_lo = 0, id_hi = int64_t(1) << 62;
+  // When the library last wrote to the store (unix seconds, 0 = unknown): a remote store
+  // reads with full consistency for a while after it, so that `index` then `search` in two
+  // processes sees every photo.
+  int64_t last_write_unix = 0;
 };
 
 class VectorStore {
