@@ -54,6 +54,9 @@ class MilvusStore final : public VectorStore {
     recent_write_ = remote.last_write_unix > 0 && now - remote.last_write_unix < 10;
     milvus::ClientOptions options;
     options.address = where_.address;
+    // A server that just restarted answers its first reads only once its segments are
+    // loaded again: minutes on a busy machine. A server that is down fails at once.
+    options.call_timeout_ms = 120000;
     try {
       client_ = std::make_unique<milvus::Client>(options);
     } catch (const Error& e) {

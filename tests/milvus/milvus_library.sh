@@ -84,7 +84,7 @@ echo "Milvus down: $(tail -1 "$TMP/err")"
 bash "$ROOT/scripts/milvus.sh" start "$DATA" >/dev/null
 "$VF_BIN" index "$PHOTOS" "$TMP/more" --library "$TMP/m" --model "$MODEL" --commit-every 16 2> "$TMP/err2" > /dev/null &
 pid=$!
-for _ in $(seq 300); do
+for _ in $(seq 1500); do
   n=$(sqlite3 "$TMP/m/catalog.sqlite3" "SELECT count(*) FROM photos WHERE embedding IS NOT NULL" 2>/dev/null || echo 0)
   [ "${n:-0}" -ge 760 ] && break; sleep 0.2; done
 bash "$ROOT/scripts/milvus.sh" stop "$DATA" >/dev/null
