@@ -52,7 +52,7 @@ f_s=$(echo "$(date +%s.%N) - $s" | bc)
 echo "index 680 photos: milvus ${m_s} s, faiss ${f_s} s"
 
 # 2. the same answers from both stores
-first=$(ls "$PHOTOS" | head -1)
+for f in "$PHOTOS"/*; do first=${f##*/}; break; done
 a=$(top_ids "$TMP/m" "$first"); b=$(top_ids "$TMP/f" "$first")
 [ "$a" = "$b" ] || { echo "search differs: milvus [$a] faiss [$b]"; exit 1; }
 s=$(date +%s.%N); for i in 1 2 3 4 5; do top_ids "$TMP/m" "$first" >/dev/null; done
