@@ -18,6 +18,7 @@ int cmd_migrate(int argc, char** argv) {
   if (!args.parse(argc, argv)) return args.exit_code();
   return vf::cli::guarded([&] {
     if (!args.has("to")) throw vf::Error("migrate needs --to faiss or --to milvus://HOST:PORT/COLLECTION", vf::ErrorCode::InvalidArgument);
+    vf::Library::open(args.get("library"), /*read_only=*/true);  // an existing library, or a clear error
     // A writable open with a new store remembers it and fills it from the catalog (FAISS:
     // rebuilt and saved; Milvus: every missing id upserted, in batches).
     auto lib = vf::Library::open(args.get("library"), /*read_only=*/false, args.get("to"));
