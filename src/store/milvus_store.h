@@ -4,8 +4,8 @@
 //
 // Consistency, per call (docs/scale.md):
 //   upsert/remove  acknowledged by Milvus (in its write-ahead log) before returning
-//   count, scan    Strong: the library compares count() with the catalog right after its
-//                  own writes (resync), and clusters/duplicates/migrate read everything
+//   scan           Strong (resync and migrate read everything)
+//   count          as search below: the searcher asks for it on every query
 //   search         Session once this process has written (read-your-writes in one
 //                  process); Strong when the library wrote less than 10 s before this store
 //                  was opened (`index` then `search` in two processes); else Bounded (an
