@@ -67,32 +67,14 @@ else()
   target_link_libraries(vf_milvus_proto PUBLIC PkgConfig::VF_GRPCPP)
   target_compile_options(vf_milvus_proto PRIVATE -w)
 
-  file(GLOB VF_MILVUS_SOURCES CONFIGURE_DEPENDS src/store/milvus/*.cpp)
+  # The client is a sub-library of src/store: its sources include "store/milvus/x.h" through
+  # the store folder's private include dir (no `src` on any path); it links only what it uses
+  # (vf_catalog for normalize_format, so that Milvus and SQL normalise formats alike).
+  # vf_store links it privately (src/CMakeLists.txt) and defines VF_HAVE_MILVUS for itself.
+  file(GLOB VF_MILVUS_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/store/milvus/*.cpp)
   add_library(vf_milvus STATIC ${VF_MILVUS_SOURCES})
-  target_include_directories(vf_milvus PUBLIC include src)
+  target_include_directories(vf_milvus PRIVATE ${CMAKE_BINARY_DIR}/vf_include/private/store
+                                       PUBLIC ${CMAKE_SOURCE_DIR}/include)
   target_compile_options(vf_milvus PRIVATE -Wall -Wextra -Wno-unused-parameter)
-  target_link_libraries(vf_milvus PUBLIC vf_milvus_proto PRIVATE viewfinder_core)
-  target_compile_definitions(vf_milvus PUBLIC VF_HAVE_MILVUS=1)
-endif()
-
-# Tests: the expression translator (pure), and the client against a real Milvus server that
-# tests/milvus/milvus_store.sh starts with scripts/milvus.sh. Registered here rather than in
-# tests/CMakeLists.txt so that a build without VF_MILVUS still lists the test and SKIPs it.
-if(VF_BUILD_TESTS)
-  enable_testing()
-  find_package(GTest REQUIRED)
-  include(GoogleTest)
-  if(VF_MILVUS)
-    add_executable(vf_test_milvus_expr tests/milvus/test_milvus_expr.cpp)
-    target_link_libraries(vf_test_milvus_expr PRIVATE vf_milvus GTest::gtest_main)
-    gtest_discover_tests(vf_test_milvus_expr PROPERTIES LABELS fast DISCOVERY_TIMEOUT 60)
-    add_executable(vf_test_milvus_client tests/milvus/test_milvus_client.cpp)
-    target_link_libraries(vf_test_milvus_client PRIVATE vf_milvus GTest::gtest_main)
-    set(_client_bin $<TARGET_FILE:vf_test_milvus_client>)
-  else()
-    set(_client_bin "")
-  endif()
-  add_test(NAME fast.milvus_store COMMAND bash ${CMAKE_SOURCE_DIR}/tests/milvus/milvus_store.sh)
-  set_tests_properties(fast.milvus_store PROPERTIES LABELS fast SKIP_RETURN_CODE 77 TIMEOUT 600
-    ENVIRONMENT "VF_SOURCE_DIR=${CMAKE_SOURCE_DIR};VF_BUILD_DIR=${CMAKE_BINARY_DIR};VF_MILVUS_CLIENT_TEST=${_client_bin}")
+  target_link_libraries(vf_milvus PUBLIC vf_milvus_proto PRIVATE vf_catalog vf_common)
 endif()

@@ -57,6 +57,10 @@ struct IndexParams {
   bool allow_empty_root = false;
   // Symlinks are followed when their target lies inside a root; true follows every symlink.
   bool follow_symlinks = false;
+  // Several workers embedding one library into one Milvus collection: this worker takes
+  // the files whose path relative to their root hashes to shard_index mod shard_count
+  // (its catalog holds only those; their ids live in a range of their own).
+  int shard_index = 0, shard_count = 1;
 };
 
 struct IndexProgress {
@@ -138,7 +142,13 @@ class Library {
  public:
   // Opens (creating when allowed) the library in `dir`. Read-only opens never write and
   // may run while another process indexes.
-  static std::unique_ptr<Library> open(const std::string& dir, bool read_only = false);
+  // `store` chooses where the semantic vectors live: "faiss" (files next to the catalog,
+  // the default) or "milvus://HOST:PORT/COLLECTION". A writable open remembers it in the
+  // catalog, so later opens need none ("" = the remembered one); switching an existing
+  // library moves its vectors from the catalog's stored embeddings (no re-embedding). A
+  // read-only open uses it for this open only.
+  static std::unique_ptr<Library> open(const std::string& dir, bool read_only = false,
+                                       const std::string& store = "");
   virtual ~Library() = default;
 
   virtual const std::string& dir() const = 0;

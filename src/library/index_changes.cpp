@@ -37,6 +37,12 @@ void Indexer::apply_metadata_changes(const ChangeSet& c) {
   bump_generation(db);
   t.commit();
   pend_remove.insert(pend_remove.end(), c.deletions.begin(), c.deletions.end());
+  if (lib.semantic_is_remote() && !c.moves.empty()) {
+    // Milvus holds each photo's path and folder: a move re-upserts them (same id, same vector).
+    std::vector<int64_t> moved;
+    for (auto& m : c.moves) moved.push_back(m.id);
+    lib.upsert_from_catalog(db, moved);
+  }
   // The copies' vectors, from the rows just written (fp16-decoded, as a rebuild would).
   if (!copy_ids.empty()) {
     Stmt q(db, "SELECT embedding, color_hist FROM photos WHERE id = ?");

@@ -88,7 +88,9 @@ IndexReport Indexer::run() {
   const double t_scan = now_s();
 
   emit("scan", 0, 0, 0, 0);
+  const auto [shard, shards] = claim_shard();
   auto scan = scan_roots(roots, lib.dir(), params.follow_symlinks, [&](int64_t n) { emit("scan", 0, n, 0, 0); });
+  scan.files = keep_shard(scan.files, roots, shard, shards);
   report.scanned = static_cast<int64_t>(scan.files.size());
   CatalogFiles known = load_catalog_files();
   guard_roots(roots, scan, known);  // before anything is written

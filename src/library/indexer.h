@@ -59,6 +59,9 @@ struct ScanResult {
 ScanResult scan_roots(const std::vector<std::string>& roots, const std::string& library_dir, bool follow_symlinks,
                       const std::function<void(int64_t)>& tick);
 std::optional<std::string> resolve_real(const std::string& path);  // realpath(3)
+// The files of shard `shard` of `shards` (shard.cpp).
+std::vector<std::string> keep_shard(const std::vector<std::string>& files, const std::vector<std::string>& roots,
+                                    int shard, int shards);
 
 // A photo that needs decoding and embedding.
 struct Job {
@@ -146,6 +149,7 @@ struct Indexer {
   // indexer.cpp: opens the engine; records the model in meta (re-embedding on a change).
   std::string open_engine();  // returns the model directory used
   void stamp_model(const CatalogFiles& known, const std::string& model_dir);
+  std::pair<int, int> claim_shard();  // shard.cpp
   // scan.cpp
   CatalogFiles load_catalog_files();
   ChangeSet scan_changes(const std::vector<std::string>& roots, const ScanResult& scan, const CatalogFiles& known);

@@ -15,8 +15,8 @@
 namespace vf {
 namespace fs = std::filesystem;
 
-std::unique_ptr<Library> Library::open(const std::string& dir, bool read_only) {
-  return std::make_unique<detail::LibraryImpl>(dir, read_only);
+std::unique_ptr<Library> Library::open(const std::string& dir, bool read_only, const std::string& store) {
+  return std::make_unique<detail::LibraryImpl>(dir, read_only, store);
 }
 
 namespace detail {
@@ -36,8 +36,8 @@ static std::string absolute_dir(const std::string& dir) {
   return s;
 }
 
-LibraryImpl::LibraryImpl(const std::string& dir, bool read_only)
-    : dir_(absolute_dir(dir)), read_only_(read_only) {
+LibraryImpl::LibraryImpl(const std::string& dir, bool read_only, const std::string& store)
+    : dir_(absolute_dir(dir)), read_only_(read_only), store_override_(store) {
   std::error_code ec;
   if (read_only) {
     if (!fs::exists(catalog_path(), ec))
@@ -70,6 +70,7 @@ LibraryImpl::LibraryImpl(const std::string& dir, bool read_only)
       throw_unreadable_catalog(catalog_path(), e.what());
     }
     rdb_ = Db(catalog_path(), false);
+    remember_store(store);
   }
   load_indexes(!read_only);
 }
@@ -123,7 +124,9 @@ void LibraryImpl::rebuild_color(sqlite3* db, const CatalogState& st) {
 
 void LibraryImpl::save_indexes(const CatalogState& st) {
   std::error_code ec;
-  if (sem_) {
+  if (remote_semantic_) {
+    // Milvus persists itself (load_remote_semantic removed any index.faiss).
+  } else if (sem_) {
     sem_->save(semantic_path(), semantic_stamp(st).dump());
   } else {
     fs::remove(semantic_path(), ec);
@@ -155,8 +158,13 @@ bool LibraryImpl::load_indexes(bool save_rebuilt) {
 
   nlohmann::json stamp;
   std::string why;
-  auto sem = store::FaissStore::load(semantic_path(), &stamp, &why);
-  if (st.sem_count == 0) {
+  const std::string spec = store_spec(db);
+  remote_semantic_ = store::is_remote_store(spec);
+  if (remote_semantic_) {
+    // Milvus: no files to validate; a writer re-upserts what the collection lacks.
+    if (st.dim > 0) load_remote_semantic(db, st, spec, save_rebuilt);
+    else sem_.reset();
+  } else if (auto sem = store::FaissStore::load(semantic_path(), &stamp, &why); st.sem_count == 0) {
     sem_.reset();
   } else if (stamp_matches(stamp, semantic_stamp(st), sem.get(), st.sem_count, st.dim)) {
     sem_ = std::move(sem);

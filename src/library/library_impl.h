@@ -15,9 +15,18 @@
 
 namespace vf::detail {
 
+// Shard workers: catalog meta "shard" = "I/N" ("" = one worker); worker I's photo ids start
+// at shard_first_id(I) (2^40 ids each), so that several catalogs never share an id in the
+// one Milvus collection they fill.
+std::pair<int, int> parse_shard(const std::string& text);  // {0, 1} for ""
+inline int64_t shard_first_id(int shard) { return (int64_t(shard) << 40) + 1; }
+
+// The photo fields a remote store filters on, read from the catalog (store_sync.cpp).
+std::vector<store::PhotoScalars> read_store_scalars(sqlite3* db, const std::vector<int64_t>& ids);
+
 class LibraryImpl final : public Library, public LibraryInternal {
  public:
-  LibraryImpl(const std::string& dir, bool read_only);
+  LibraryImpl(const std::string& dir, bool read_only, const std::string& store = "");
   ~LibraryImpl() override;
 
   // ---- Library
@@ -49,6 +58,16 @@ class LibraryImpl final : public Library, public LibraryInternal {
   std::string color_path() const { return dir_ + "/color.faiss"; }
   std::string thumbs_dir() const { return dir_ + "/thumbs"; }
 
+  // ---- the semantic store's kind (store_sync.cpp)
+  // "" (FAISS files next to the catalog) or "milvus://host:port/collection": the --store
+  // given to this open, else the one the catalog remembers (meta "vector_store").
+  std::string store_spec(sqlite3* db) const;
+  bool semantic_is_remote() const { return remote_semantic_; }  // as of the last load_indexes
+  // An empty semantic store of the library's kind.
+  std::unique_ptr<store::VectorStore> new_semantic_store(sqlite3* db, int dim, const std::string& faiss_factory);
+  // Upserts the catalog's embeddings and filter fields of `ids` into the semantic store, in batches.
+  void upsert_from_catalog(sqlite3* db, const std::vector<int64_t>& ids);
+
  private:
   friend struct Indexer;
   // Loads index.faiss / color.faiss when their stamps match the catalog, else rebuilds them
@@ -62,6 +81,13 @@ class LibraryImpl final : public Library, public LibraryInternal {
   nlohmann::json semantic_stamp(const CatalogState& st) const;
   nlohmann::json color_stamp(const CatalogState& st) const;
   Engine& engine_for(const EngineParams& p);
+  // Writers: validate `spec` and store it in the catalog meta (later opens need no flag).
+  void remember_store(const std::string& spec);
+  store::RemoteStoreOptions remote_options(sqlite3* db) const;
+  void load_remote_semantic(sqlite3* db, const CatalogState& st, const std::string& spec, bool writer);
+  // Removes from / re-upserts into the remote store what differs from the catalog; returns
+  // how many ids it fixed.
+  int64_t resync_remote(sqlite3* db, const CatalogState& st);
   std::unique_lock<std::mutex> lock() const { return std::unique_lock<std::mutex>(rmu_); }
   // Runs `fn` in a transaction on the write connection (opened on first use: derived
   // tables such as clusters are written from read-only opens too).
@@ -81,6 +107,8 @@ class LibraryImpl final : public Library, public LibraryInternal {
 
   std::string dir_;
   bool read_only_;
+  std::string store_override_;  // --store of this open ("" = the remembered one)
+  bool remote_semantic_ = false;
   Db rdb_;  // read connection, guarded by rmu_
   mutable std::mutex rmu_;
   Db wdb_;  // write connection (writers only, and lazily for write_transaction)

@@ -1,4 +1,5 @@
 #include "store/faiss_store.h"
+#include "store/milvus_store.h"
 
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
@@ -148,11 +149,20 @@ bool FaissStore::save(const std::string& path, const std::string& stamp_json) co
   return true;
 }
 
-std::unique_ptr<VectorStore> make_store(const std::string& spec, int dim, const std::string& faiss_factory) {
+bool is_remote_store(const std::string& spec) { return spec.rfind("milvus://", 0) == 0; }
+
+std::unique_ptr<VectorStore> make_store(const std::string& spec, int dim, const std::string& faiss_factory,
+                                        RemoteStoreOptions remote) {
   if (spec.empty() || spec == "faiss") return std::make_unique<FaissStore>(dim, faiss_factory);
-  if (spec.rfind("milvus://", 0) == 0)
-    throw Error("vector store '" + spec + "': Milvus is not built into this version yet",
+  if (is_remote_store(spec)) {
+#ifdef VF_HAVE_MILVUS
+    return make_milvus_store(spec, dim, std::move(remote));
+#else
+    throw Error("vector store '" + spec + "': this viewfinder was built without Milvus (VF_MILVUS=OFF: "
+                "install protobuf-compiler-grpc libgrpc++-dev libprotobuf-dev and rebuild)",
                 ErrorCode::InvalidArgument);
+#endif
+  }
   throw Error("unknown vector store '" + spec + "': expected \"faiss\" or \"milvus://host:port/collection\"",
               ErrorCode::InvalidArgument);
 }

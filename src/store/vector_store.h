@@ -58,6 +58,24 @@ struct SearchFilter {
 
 using NeighborLists = std::vector<std::vector<Neighbor>>;  // per query, best first
 
+// For a store that evaluates filters itself (Milvus): the distinct lower-cased values of a
+// text field ("make", "model", "lens") that contain `needle` (lower-cased), answered by the
+// catalog. Milvus 2.3 cannot match substrings, so such filters become `make_lc in [...]`.
+using TextValueLookup =
+    std::function<std::vector<std::string>(const std::string& field, const std::string& needle)>;
+
+// What a remote store needs from its library beyond the address.
+struct RemoteStoreOptions {
+  TextValueLookup lookup;
+  // The ids this library owns: count(), scan() and search() see only these. A shard worker
+  // (several libraries writing one collection) owns a range of its own.
+  int64_t id_lo = 0, id_hi = int64_t(1) << 62;
+  // When the library last wrote to the store (unix seconds, 0 = unknown): a remote store
+  // reads with full consistency for a while after it, so that `index` then `search` in two
+  // processes sees every photo.
+  int64_t last_write_unix = 0;
+};
+
 class VectorStore {
  public:
   virtual ~VectorStore() = default;
@@ -96,8 +114,13 @@ class VectorStore {
 // The store named by `spec`, empty, for vectors of `dim`:
 //   "faiss" or ""            in-process FAISS; `faiss_factory` picks the index type
 //                            ("" = "Flat"; see faiss_store.h)
-//   "milvus://host:port/c"   not built yet: throws vf::Error(InvalidArgument) naming it
+//   "milvus://host:port/c"   the collection c on that Milvus server (milvus_store.h), created
+//                            when absent; `remote` serves its make/model/lens filters. In a
+//                            build without VF_MILVUS: vf::Error(InvalidArgument) saying so.
 std::unique_ptr<VectorStore> make_store(const std::string& spec, int dim,
-                                        const std::string& faiss_factory = "");
+                                        const std::string& faiss_factory = "",
+                                        RemoteStoreOptions remote = {});
+// True for "milvus://..." (a store in another process, persisted by itself).
+bool is_remote_store(const std::string& spec);
 
 }  // namespace vf::store

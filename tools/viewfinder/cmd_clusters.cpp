@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "viewfinder/text.h"
+#include "store_option.h"
 #include "viewfinder/viewfinder.h"
 
 namespace {
@@ -73,6 +74,7 @@ int cmd_clusters(int argc, char** argv) {
   args.flag("json", "print JSON");
   args.epilog("examples:\n  viewfinder clusters\n  viewfinder clusters --auto --k-max 30 --json\n"
               "  viewfinder clusters --show\n  viewfinder clusters --rename 3 \"Iceland 2019\"");
+  vf::cli::add_store_option(args);
   if (!args.parse(argc, argv)) return args.exit_code();
   return vf::cli::guarded([&] {
     std::optional<vf::ClusterResult> r;
@@ -83,13 +85,13 @@ int cmd_clusters(int argc, char** argv) {
                                          : "unexpected argument '" + words.front() + "' (a NAME goes with --rename ID)",
                       vf::ErrorCode::InvalidArgument);
     if (args.has("show") || args.has("rename")) {
-      lib = vf::Library::open(args.get("library"), /*read_only=*/true);
+      lib = vf::cli::open_library(args, args.get("library"), /*read_only=*/true);
       if (args.has("rename")) vf::rename_cluster(*lib, args.get_int("rename"), words.front());
       r = vf::stored_clusters(*lib);
       if (!r) throw vf::Error("no stored clustering in " + args.get("library") + ": run 'viewfinder clusters' first",
                               vf::ErrorCode::NotFound);
     } else {
-      lib = vf::Library::open(args.get("library"), /*read_only=*/args.has("no-store"));
+      lib = vf::cli::open_library(args, args.get("library"), /*read_only=*/args.has("no-store"));
       vf::ClusterParams p;
       p.k = args.get_int("k");
       p.auto_k = args.has("auto");

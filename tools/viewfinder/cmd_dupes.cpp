@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "store_option.h"
 #include "search_cli_common.h"
 #include "viewfinder/viewfinder.h"
 
@@ -60,9 +61,10 @@ int cmd_dupes(int argc, char** argv) {
               "heavier crops and edits, raise it (0.97) if distinct shots of one scene get grouped.\n"
               "examples:\n  viewfinder dupes\n  viewfinder dupes --threshold 0.9 --json\n"
               "  viewfinder dupes --folder ~/Pictures/2021 --exact-only");
+  vf::cli::add_store_option(args);
   if (!args.parse(argc, argv)) return args.exit_code();
   return vf::cli::guarded([&] {
-    auto lib = vf::Library::open(args.get("library"), /*read_only=*/true);
+    auto lib = vf::cli::open_library(args, args.get("library"), /*read_only=*/true);
     vf::DupeParams p;
     p.threshold = static_cast<float>(args.get_double("threshold"));
     p.max_neighbors = args.get_int("neighbors");

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cli.h"
+#include "store_option.h"
 #include "viewfinder/viewfinder.h"
 
 namespace {
@@ -204,6 +205,8 @@ int cmd_index(int argc, char** argv) {
   args.option("decode-threads", "N", "decoder threads (0: automatic)", "0");
   args.option("index-type", "FACTORY", "FAISS factory string, e.g. Flat, IVF1024,Flat, HNSW32,SQ8 (default: by size)");
   args.option("commit-every", "N", "photos per catalog transaction", "64");
+  args.option("shard", "I/N", "embed only this worker's share of the files (several machines, one Milvus "
+                              "collection, each worker with its own --library)");
   args.flag("no-prune", "keep entries of files that disappeared");
   args.flag("allow-empty-root", "let a root that is missing, unreadable or empty remove the entries of its photos\n"
                                 "(without it such a run stops: an unmounted share is not a deletion)");
@@ -216,6 +219,7 @@ int cmd_index(int argc, char** argv) {
   args.option("sample", "N", "with --estimate: photos to measure", "16");
   args.epilog("examples:\n  viewfinder index ~/Pictures\n  viewfinder index /photos --model models/dinov2-base --batch 16 --json\n"
               "  viewfinder index /photos --estimate\n  viewfinder index /photos --watch");
+  vf::cli::add_store_option(args);
   if (!args.parse(argc, argv)) return args.exit_code();
   return vf::cli::guarded([&] {
     if (args.positionals().empty()) throw vf::Error("give at least one file or folder to index", vf::ErrorCode::InvalidArgument);
@@ -232,6 +236,19 @@ int cmd_index(int argc, char** argv) {
     params.prune_missing = !args.has("no-prune");
     params.allow_empty_root = args.has("allow-empty-root");
     params.follow_symlinks = args.has("follow-symlinks");
+    if (args.has("shard")) {
+      // "I/N"; the library checks 0 <= I < N and that the catalog is this worker's.
+      const std::string s = args.get("shard");
+      size_t slash = s.find('/'), a = 0, b = 0;
+      try {
+        params.shard_index = std::stoi(s.substr(0, slash), &a);
+        params.shard_count = std::stoi(s.substr(slash + 1), &b);
+      } catch (const std::exception&) {
+        slash = std::string::npos;
+      }
+      if (slash == std::string::npos || a != slash || b != s.size() - slash - 1)
+        throw vf::Error("--shard wants I/N, e.g. 0/3, got '" + s + "'", vf::ErrorCode::InvalidArgument);
+    }
     if (params.batch_size < 1 || params.batch_size > 1024) throw vf::Error("--batch must be 1..1024", vf::ErrorCode::InvalidArgument);
     bool json_mode = args.has("json");
     std::string library_dir = args.get("library");
@@ -244,7 +261,7 @@ int cmd_index(int argc, char** argv) {
       if (!library_exists && !fs::exists(r, ec) && ec != std::errc::permission_denied)
         throw vf::Error(r + ": no such file or directory", vf::ErrorCode::NotFound);
     }
-    auto lib = vf::Library::open(library_dir);
+    auto lib = vf::cli::open_library(args, library_dir, /*read_only=*/false);
     if (args.has("estimate")) return run_estimate(*lib, params, json_mode, std::max(1, args.get_int("sample")));
 
     vf::cli::ProgressLine bar(!json_mode && !args.has("quiet"));

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "store_option.h"
 #include "viewfinder/viewfinder.h"
 
 namespace {
@@ -13,9 +14,10 @@ int cmd_info(int argc, char** argv) {
   args.option("library", "DIR", "library directory", vf::default_library_dir()).alias('l');
   args.flag("failures", "also list the files that could not be read, with the reason");
   args.flag("json", "print JSON");
+  vf::cli::add_store_option(args);
   if (!args.parse(argc, argv)) return args.exit_code();
   return vf::cli::guarded([&] {
-    auto lib = vf::Library::open(args.get("library"), /*read_only=*/true);
+    auto lib = vf::cli::open_library(args, args.get("library"), /*read_only=*/true);
     vf::LibraryInfo i = lib->info();
     std::vector<vf::IndexFailure> failures;
     if (args.has("failures")) failures = lib->failures();

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "explain_cli.h"
+#include "store_option.h"
 #include "search_cli_common.h"
 #include "viewfinder/viewfinder.h"
 
@@ -107,9 +108,10 @@ int cmd_search(int argc, char** argv) {
               "  viewfinder search portrait.jpg --preset portrait --from 2019-01-01 --make canon\n"
               "  viewfinder search --folder ~/Pictures/2020 --min-rating 4   list by date\n"
               "  viewfinder search id:42 --region 0.1,0.2,0.3,0.3   photos containing that part of #42");
+  vf::cli::add_store_option(args);
   if (!args.parse(argc, argv)) return args.exit_code();
   return vf::cli::guarded([&] {
-    auto lib = vf::Library::open(args.get("library"), /*read_only=*/true);
+    auto lib = vf::cli::open_library(args, args.get("library"), /*read_only=*/true);
     vf::SearchQuery q;
     q.k = args.get_int("k");
     q.offset = args.get_int("offset");

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "store_option.h"
 #include "viewfinder/server.h"
 #include "viewfinder/viewfinder.h"
 
@@ -44,6 +45,7 @@ int run_serve(int argc, char** argv) {
       "  viewfinder serve --library ~/photos-lib\n"
       "  VIEWFINDER_TOKEN=$(openssl rand -hex 16) viewfinder serve --host 0.0.0.0\n"
       "  viewfinder serve --config /etc/viewfinder/server.json\n");
+  vf::cli::add_store_option(args);
   if (!args.parse(argc, argv)) return args.exit_code();
   return vf::cli::guarded([&] {
     vf::ServerParams p;
@@ -51,6 +53,7 @@ int run_serve(int argc, char** argv) {
     if (const char* t = std::getenv("VIEWFINDER_TOKEN"); t && *t) p.auth_token = t;
     if (args.has("config")) vf::load_server_config(args.get("config"), p);
     if (args.has("library")) p.library_dir = args.get("library");
+    vf::cli::remember_store_option(args, p.library_dir);
     if (args.has("host") || !args.has("config")) p.host = args.get("host");
     if (args.has("port") || !args.has("config")) p.port = args.get_int("port");
     if (args.has("token")) p.auth_token = args.get("token");

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "search/search_internal.h"
+#include "catalog/filter_sql.h"
 #include "viewfinder/error.h"
 
 namespace vf::milvus {
@@ -62,7 +62,7 @@ std::string filters_to_expr(const Filters& f, const ValueLookup& lookup) {
                   ErrorCode::InvalidArgument);
     terms.push_back("path like " + quote_string(f.path_prefix + "%"));
   }
-  if (!f.format.empty()) terms.push_back("format == " + quote_string(search::normalize_format(f.format)));
+  if (!f.format.empty()) terms.push_back("format == " + quote_string(catalog::normalize_format(f.format)));
   if (!f.orientation.empty()) {
     std::string o = ascii_lower(f.orientation);
     if (o == "landscape")
