@@ -191,6 +191,79 @@ int run_estimate(vf::Library& lib, const vf::IndexParams& params, bool json_mode
   return 0;
 }
 
+// The indexing parameters the command line asks for.
+vf::IndexParams params_from_args(const vf::cli::Args& args) {
+  vf::IndexParams params;
+  params.roots = args.positionals();
+  if (args.has("model")) params.engine.model_dir = args.get("model");
+  params.engine.precision = vf::parse_precision(args.get("precision"));
+  params.engine.threads = args.get_int("threads");
+  params.pooling = vf::parse_pooling(args.get("pooling"));
+  params.batch_size = args.get_int("batch");
+  params.decode_threads = args.get_int("decode-threads");
+  params.faiss_factory = args.get("index-type");
+  params.commit_every = std::max(1, args.get_int("commit-every"));
+  params.prune_missing = !args.has("no-prune");
+  params.allow_empty_root = args.has("allow-empty-root");
+  params.follow_symlinks = args.has("follow-symlinks");
+  if (args.has("shard")) {
+    // "I/N"; the library checks 0 <= I < N and that the catalog is this worker's.
+    const std::string s = args.get("shard");
+    size_t slash = s.find('/'), a = 0, b = 0;
+    try {
+      params.shard_index = std::stoi(s.substr(0, slash), &a);
+      params.shard_count = std::stoi(s.substr(slash + 1), &b);
+    } catch (const std::exception&) {
+      slash = std::string::npos;
+    }
+    if (slash == std::string::npos || a != slash || b != s.size() - slash - 1)
+      throw vf::Error("--shard wants I/N, e.g. 0/3, got '" + s + "'", vf::ErrorCode::InvalidArgument);
+  }
+  return params;
+}
+
+// --watch: re-index on changes under the roots until SIGINT/SIGTERM.
+void watch_and_reindex(vf::Library& lib, const vf::IndexParams& params, const vf::ProgressFn& progress,
+                       vf::cli::ProgressLine& bar, bool json_mode, int debounce_ms) {
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  Watcher watcher(params.roots, lib.dir());
+  if (json_mode)
+    std::cout << line(json{{"event", "watching"}, {"roots", params.roots}}) << "\n" << std::flush;
+  else
+    std::cerr << "watching for changes (Ctrl-C to stop)\n";
+  bool pending = false;
+  double last_event = 0;
+  while (!g_stop) {
+    if (watcher.wait(200)) {
+      pending = true;
+      last_event = now_s();
+    }
+    // Debounce: a copy of 500 photos is one re-index, not 500.
+    if (pending && (now_s() - last_event) * 1000 >= debounce_ms) {
+      pending = false;
+      vf::IndexReport r;
+      try {
+        r = lib.index(params, progress);
+      } catch (const vf::Error& e) {
+        // An unmounted share mid-watch: say so and keep watching; nothing was removed.
+        bar.finish();
+        if (json_mode)
+          std::cout << line(json{{"event", "error"}, {"error", e.what()}}) << "\n" << std::flush;
+        else
+          std::cerr << "error: " << e.what() << "\n";
+        continue;
+      }
+      bar.finish();
+      if (json_mode)
+        std::cout << line(report_json(r)) << "\n" << std::flush;
+      else
+        print_summary(r, lib.dir());
+      std::cout.flush();
+    }
+  }
+}
+
 int cmd_index(int argc, char** argv) {
   vf::cli::Args args("index", "PATH...",
                      "Index photos under the given files or folders into a library. Incremental: only new or\n"
@@ -223,32 +296,7 @@ int cmd_index(int argc, char** argv) {
   if (!args.parse(argc, argv)) return args.exit_code();
   return vf::cli::guarded([&] {
     if (args.positionals().empty()) throw vf::Error("give at least one file or folder to index", vf::ErrorCode::InvalidArgument);
-    vf::IndexParams params;
-    params.roots = args.positionals();
-    if (args.has("model")) params.engine.model_dir = args.get("model");
-    params.engine.precision = vf::parse_precision(args.get("precision"));
-    params.engine.threads = args.get_int("threads");
-    params.pooling = vf::parse_pooling(args.get("pooling"));
-    params.batch_size = args.get_int("batch");
-    params.decode_threads = args.get_int("decode-threads");
-    params.faiss_factory = args.get("index-type");
-    params.commit_every = std::max(1, args.get_int("commit-every"));
-    params.prune_missing = !args.has("no-prune");
-    params.allow_empty_root = args.has("allow-empty-root");
-    params.follow_symlinks = args.has("follow-symlinks");
-    if (args.has("shard")) {
-      // "I/N"; the library checks 0 <= I < N and that the catalog is this worker's.
-      const std::string s = args.get("shard");
-      size_t slash = s.find('/'), a = 0, b = 0;
-      try {
-        params.shard_index = std::stoi(s.substr(0, slash), &a);
-        params.shard_count = std::stoi(s.substr(slash + 1), &b);
-      } catch (const std::exception&) {
-        slash = std::string::npos;
-      }
-      if (slash == std::string::npos || a != slash || b != s.size() - slash - 1)
-        throw vf::Error("--shard wants I/N, e.g. 0/3, got '" + s + "'", vf::ErrorCode::InvalidArgument);
-    }
+    vf::IndexParams params = params_from_args(args);
     if (params.batch_size < 1 || params.batch_size > 1024) throw vf::Error("--batch must be 1..1024", vf::ErrorCode::InvalidArgument);
     bool json_mode = args.has("json");
     std::string library_dir = args.get("library");
@@ -275,45 +323,7 @@ int cmd_index(int argc, char** argv) {
     std::cout.flush();
     if (!args.has("watch")) return 0;
 
-    // ---- watch mode
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    int debounce_ms = std::max(0, args.get_int("debounce-ms"));
-    Watcher watcher(params.roots, lib->dir());
-    if (json_mode)
-      std::cout << line(json{{"event", "watching"}, {"roots", params.roots}}) << "\n" << std::flush;
-    else
-      std::cerr << "watching for changes (Ctrl-C to stop)\n";
-    bool pending = false;
-    double last_event = 0;
-    while (!g_stop) {
-      if (watcher.wait(200)) {
-        pending = true;
-        last_event = now_s();
-      }
-      // Debounce: a copy of 500 photos is one re-index, not 500.
-      if (pending && (now_s() - last_event) * 1000 >= debounce_ms) {
-        pending = false;
-        vf::IndexReport r;
-        try {
-          r = lib->index(params, progress);
-        } catch (const vf::Error& e) {
-          // An unmounted share mid-watch: say so and keep watching; nothing was removed.
-          bar.finish();
-          if (json_mode)
-            std::cout << line(json{{"event", "error"}, {"error", e.what()}}) << "\n" << std::flush;
-          else
-            std::cerr << "error: " << e.what() << "\n";
-          continue;
-        }
-        bar.finish();
-        if (json_mode)
-          std::cout << line(report_json(r)) << "\n" << std::flush;
-        else
-          print_summary(r, lib->dir());
-        std::cout.flush();
-      }
-    }
+    watch_and_reindex(*lib, params, progress, bar, json_mode, std::max(0, args.get_int("debounce-ms")));
     return 0;
   });
 }

@@ -75,14 +75,8 @@ void print_filter_matches(const vf::SearchResults& res) {
   if (!one_empty && res.filter_matches.size() > 1) std::cout << "  each matches some photos; together they match none\n";
 }
 
-int cmd_search(int argc, char** argv) {
-  vf::cli::Args args("search", "QUERY...",
-                     "Find photos like the query. QUERY words: an image file, an indexed photo's path or id\n"
-                     "(id:123 or 123: \"more like this\", the photo itself is left out), +a.jpg to add a\n"
-                     "positive example, -b.jpg to push results away from an example. Positives are averaged,\n"
-                     "negatives subtracted (weight --negative-weight) and the result re-normalised.\n"
-                     "With --color only (no QUERY), finds photos by colour. With filters only, lists the\n"
-                     "matching photos, newest first.");
+// The options of `viewfinder search` (the query words are positionals).
+void declare_search_options(vf::cli::Args& args) {
   args.allow_dash_positionals();
   args.option("library", "DIR", "library directory", vf::default_library_dir()).alias('l');
   args.option("k", "N", "number of results", "10").alias('k');
@@ -109,6 +103,17 @@ int cmd_search(int argc, char** argv) {
               "  viewfinder search --folder ~/Pictures/2020 --min-rating 4   list by date\n"
               "  viewfinder search id:42 --region 0.1,0.2,0.3,0.3   photos containing that part of #42");
   vf::cli::add_store_option(args);
+}
+
+int cmd_search(int argc, char** argv) {
+  vf::cli::Args args("search", "QUERY...",
+                     "Find photos like the query. QUERY words: an image file, an indexed photo's path or id\n"
+                     "(id:123 or 123: \"more like this\", the photo itself is left out), +a.jpg to add a\n"
+                     "positive example, -b.jpg to push results away from an example. Positives are averaged,\n"
+                     "negatives subtracted (weight --negative-weight) and the result re-normalised.\n"
+                     "With --color only (no QUERY), finds photos by colour. With filters only, lists the\n"
+                     "matching photos, newest first.");
+  declare_search_options(args);
   if (!args.parse(argc, argv)) return args.exit_code();
   return vf::cli::guarded([&] {
     auto lib = vf::cli::open_library(args, args.get("library"), /*read_only=*/true);
