@@ -151,7 +151,9 @@ try:
           "'no results' names the filter that excludes everything")
     # --model is the model directory; the camera filter is --camera-model, "=" for exact.
     model_row = db.execute("SELECT model, count(*) FROM photos WHERE model IS NOT NULL GROUP BY model ORDER BY 2 DESC").fetchone()
-    r = vfj("search", "--library", lib, f"id:{first_id}", "--model", MODEL, "--camera-model", "=" + model_row[0], "-k", "100")
+    # --all-copies: the two iPhone 7 HEICs are byte-identical, one result by default.
+    r = vfj("search", "--library", lib, f"id:{first_id}", "--model", MODEL, "--camera-model", "=" + model_row[0], "-k", "100",
+            "--all-copies", "--expand-stacks")
     check(len(r["hits"]) == model_row[1] and all(h["model"] == model_row[0] for h in r["hits"]),
           f"--camera-model ={model_row[0]}: {len(r['hits'])} exact hits, --model DIR accepted")
     # Non-UTF-8 names: JSON works and path_bytes gives the exact bytes back.

@@ -278,8 +278,8 @@ def api_contract(c, srv, lib):
                     out.add(prm["name"])
             return out
         filters = {"date_from", "date_to", "make", "model", "camera", "lens", "folder", "path_prefix", "format",
-                   "orientation", "min_width", "min_height", "min_rating", "gps_bbox", "bbox"}
-        for path, own in [("/api/photos", {"k", "offset"}), ("/api/duplicates", {"threshold", "exact", "near"})]:
+                   "orientation", "min_width", "min_height", "min_rating", "gps_bbox", "bbox", "include_file_times"}
+        for path, own in [("/api/photos", {"k", "offset"}), ("/api/duplicates", {"threshold", "exact", "near", "phash"})]:
             documented = names(path)
             c.check(documented == own | filters, f"openapi lists every parameter of {path} "
                     f"(missing {sorted((own | filters) - documented)}, extra {sorted(documented - own - filters)})")

@@ -42,7 +42,10 @@ def run(c, srv, photos):
     f = health.get("features", {})
     c.check(st == 200 and f.get("explain") is True and f.get("region_search") is True,
             f"health lists explain and region_search ({f})")
-    c.check("thumb_sizes" not in f or 512 not in f["thumb_sizes"], "health claims no thumbnail size it does not serve")
+    _, listing = H.get_json("/api/photos?k=1", port=p)
+    first = listing["photos"][0]["id"]
+    served = [H.request("GET", f"/api/photos/{first}/thumb?size={n}", port=p)[0] for n in f.get("thumb_sizes", [])]
+    c.check(all(st_ == 200 for st_ in served), f"health claims no thumbnail size it does not serve ({served})")
 
     st, lst = H.get_json("/api/photos?k=100", port=p)
     ids = {x["name"]: x["id"] for x in lst["photos"]}
