@@ -5,14 +5,13 @@
 #include "common/value_parse.h"
 #include "server/json_encode.h"
 #include "server/routes.h"
+#include "server/server_util.h"
 #include "server/server_state.h"
 
 namespace vf::server {
 
 namespace {
 
-// Rounded for display: dividing by a power of ten gives the double nearest the decimal.
-double round_to(double v, double unit) { return std::round(v / unit) / std::round(1 / unit); }
 
 json stacks_json(const Library& library, const std::vector<Stack>& stacks, int64_t& photos) {
   json out = json::array();
@@ -26,10 +25,10 @@ json stacks_json(const Library& library, const std::vector<Stack>& stacks, int64
       j["width"] = m.width;
       j["height"] = m.height;
       j["capture_unix"] = m.capture_unix;
-      j["sharpness"] = round_to(m.sharpness, 0.1);
-      j["exposure"] = round_to(m.exposure, 0.001);
-      j["clipped"] = round_to(m.clipped, 0.0001);
-      j["mean_luma"] = round_to(m.mean_luma, 0.1);
+      j["sharpness"] = round_to(m.sharpness, 1);
+      j["exposure"] = round_to(m.exposure, 3);
+      j["clipped"] = round_to(m.clipped, 4);
+      j["mean_luma"] = round_to(m.mean_luma, 1);
       j["exposure_s"] = m.exposure_s ? json(*m.exposure_s) : json(nullptr);
       j["pick"] = m.id == st.pick;
       members.push_back(j);
