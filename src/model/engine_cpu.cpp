@@ -1,26 +1,7 @@
 // The CPU DINOv2 engine: oneDNN matmuls (weights pre-packed once at load, fused bias / GELU /
 // layer-scale + residual epilogues), layer by layer over cache-sized chunks of images,
 // attention in attention.cpp, fp32 LayerNorm / softmax / residuals. See docs/engine.md.
-#include <omp.h>
-
-#include <algorithm>
-#include <cmath>
-#include <cstdlib>
-#include <cstring>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <oneapi/dnnl/dnnl.hpp>
-#include <shared_mutex>
-#include <unordered_map>
-
-#include "model/attention.h"
-#include "model/kernels.h"
-#include "model/model_config.h"
-#include "model/profile.h"
-#include "model/safetensors.h"
-#include "viewfinder/engine.h"
-#include "viewfinder/error.h"
+#include "model/engine_cpu.h"
 
 namespace vf {
 
@@ -31,152 +12,7 @@ int64_t Tensor::numel() const {
 }
 
 namespace model {
-namespace {
-
-using dnnl::memory;
-using dt = memory::data_type;
-using tag = memory::format_tag;
-
-// A linear layer y = x W^T + b, with W stored in oneDNN's preferred blocked layout.
-struct PackedLinear {
-  std::string name;
-  int K = 0, N = 0;               // in, out features
-  std::vector<float> bias;        // [N]
-  std::vector<float> scale;       // layer-scale lambda [N], for residual layers; else empty
-  dt wdt = dt::f32;               // packed weight type
-  std::vector<float> wscale;      // int8: per-output-channel weight scale (max|W[n,:]|/127)
-  memory::desc wdesc;             // packed layout
-  memory weights;                 // packed data
-};
-
-enum class Epilogue { None, Gelu, ScaleAddResidual };
-
-// Activations of one encoder block for a chunk of `rows` tokens; reused by every chunk and layer.
-struct BlockBuffers {
-  std::vector<float> ln32, qkv, attn32, hid32, swi, qscale;
-  std::vector<uint16_t> ln16, attn16, hid16;
-  std::vector<int8_t> q8;
-  BlockBuffers(int64_t rows, int64_t D, int64_t I, memory::data_type act, bool swiglu) : qkv(rows * 3 * D) {
-    if (act == memory::data_type::bf16) {
-      ln16.resize(rows * D);
-      attn16.resize(rows * D);
-      hid16.resize(rows * I);
-    } else {
-      ln32.resize(rows * D);
-      attn32.resize(rows * D);
-      hid32.resize(rows * std::max(I, D));
-    }
-    if (act == memory::data_type::s8) {
-      q8.resize(rows * std::max(I, D));
-      qscale.resize(rows);
-    }
-    if (swiglu) swi.resize(rows * 2 * I);
-  }
-};
-
-// Images per chunk of the encoder loop: about VF_ENGINE_CHUNK_ROWS tokens (default 520, two
-// 224 px images), at least one whole image (attention needs all of an image's tokens).
-int64_t images_per_chunk(int batch, int64_t T) {
-  static const int64_t target = [] {
-    const char* v = std::getenv("VF_ENGINE_CHUNK_ROWS");
-    return v && std::atoll(v) > 0 ? std::atoll(v) : int64_t{520};
-  }();
-  return std::clamp<int64_t>(target / T, 1, batch);
-}
-
-// Rows of the whole forward pass, the key of the per-op profile (so batch 1 and 8 differ).
-thread_local int64_t profile_rows = 0;
-
-struct Layer {
-  std::vector<float> ln1_w, ln1_b, ln2_w, ln2_b;
-  PackedLinear qkv, proj, fc1, fc2;  // fc1/fc2 are weights_in/weights_out for SwiGLU
-};
-
-struct MatmulEntry {
-  dnnl::matmul::primitive_desc pd;
-  dnnl::matmul prim;
-  bool reorder_weights = false;  // the packed layout was not accepted for this shape
-  // oneDNN has no fast kernel for the fused layer-scale + residual epilogue here (bf16 on a
-  // CPU without AVX512-BF16 falls back to its reference kernel): run the GEMM alone and do
-  // the epilogue in our own loop.
-  bool unfused_residual = false;
-};
-
-class CpuEngine final : public Engine {
- public:
-  explicit CpuEngine(const EngineParams& params);
-
-  const ModelInfo& info() const override { return info_; }
-  Precision precision() const override { return precision_; }
-  int threads() const override { return threads_; }
-  int dim() const override { return info_.hidden_size; }
-
-  ForwardOutputs forward(const float* pixels, int batch, int height, int width,
-                         const ForwardRequest& request) const override;
-  std::vector<float> embed(const float* pixels, int batch, int height, int width,
-                           Pooling pooling) const override;
-
- private:
-  PackedLinear pack_linear(const std::string& name, const std::vector<float>& w_out_in, int K, int N,
-                           std::vector<float> bias, dt wdt);
-  const MatmulEntry& linear_prim(const PackedLinear& L, int64_t M, dt src_dt, dt dst_dt, Epilogue ep) const;
-  void run_linear(dnnl::stream& s, const PackedLinear& L, int64_t M, const void* src, dt src_dt, void* dst,
-                  dt dst_dt, Epilogue ep) const;
-  // int8: src rows quantised per token (q, row_scale); the fp32 result gets
-  // v = acc * row_scale + bias, then out = v (None) or out += lambda * v (ScaleAddResidual).
-  void run_linear_int8(dnnl::stream& s, const PackedLinear& L, int64_t M, const int8_t* q, const float* row_scale,
-                       float* out, Epilogue ep) const;
-  void gelu_inplace(dnnl::stream& s, float* x, int64_t n) const;
-  // One encoder block on `nimg` whole images (rows x[0 .. nimg*T)), in place.
-  void run_block(dnnl::stream& s, const Layer& L, float* x, int nimg, int64_t T, BlockBuffers& b) const;
-  void run_block_int8(dnnl::stream& s, const Layer& L, float* x, int nimg, int64_t T, BlockBuffers& b) const;
-  ForwardOutputs forward_impl(const float* pixels, int batch, int height, int width,
-                              const ForwardRequest& request) const;
-  std::shared_ptr<const std::vector<float>> pos_embed_for(int h, int w, int height, int width) const;
-
-  ModelInfo info_;
-  Precision precision_ = Precision::FP32;
-  int threads_ = 1;
-  bool legacy_offset_ = false;
-  dnnl::engine eng_{dnnl::engine::kind::cpu, 0};
-  dt act_dt_ = dt::f32;  // type of the matmul inputs (fp32, or bf16 in BF16 mode)
-
-  std::vector<float> cls_, pos_, registers_;  // [D], [(1+G*G), D], [R, D]
-  PackedLinear patch_;                          // [D, 3*P*P], always fp32
-  std::vector<Layer> layers_;
-  std::vector<float> final_w_, final_b_;
-  std::unique_ptr<Attention> attention_;
-
-  mutable std::shared_mutex cache_mu_;
-  mutable std::unordered_map<std::string, std::unique_ptr<MatmulEntry>> matmuls_;
-  mutable std::map<std::pair<int, int>, std::shared_ptr<const std::vector<float>>> pos_cache_;
-  mutable std::unordered_map<std::string, dnnl::eltwise_forward::primitive_desc> eltwises_;
-};
-
-// Restores the calling thread's OpenMP thread count on scope exit: oneDNN (OpenMP build in
-// Debian) uses omp_get_max_threads() of the calling thread, so we set it per call.
-struct OmpThreadsScope {
-  int prev;
-  explicit OmpThreadsScope(int n) : prev(omp_get_max_threads()) { omp_set_num_threads(n); }
-  ~OmpThreadsScope() { omp_set_num_threads(prev); }
-};
-
-dnnl::primitive_attr base_attr() {
-  dnnl::primitive_attr a;
-  // Per-call scratchpads keep concurrent forward() calls on one primitive independent.
-  a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return a;
-}
-
-void exec(dnnl::stream& s, const dnnl::primitive& p, const dnnl::primitive_desc_base& pd,
-          std::unordered_map<int, memory> args, const dnnl::engine& eng) {
-  memory scratch;
-  if (pd.scratchpad_desc().get_size() > 0) {
-    scratch = memory(pd.scratchpad_desc(), eng);
-    args.emplace(DNNL_ARG_SCRATCHPAD, scratch);
-  }
-  p.execute(s, args);
-}
+namespace cpu {
 
 CpuEngine::CpuEngine(const EngineParams& params) {
   info_ = inspect_model(params.model_dir, true);
@@ -237,166 +73,6 @@ CpuEngine::CpuEngine(const EngineParams& params) {
   }
   final_w_ = st.read_f32("layernorm.weight", {D});
   final_b_ = st.read_f32("layernorm.bias", {D});
-}
-
-PackedLinear CpuEngine::pack_linear(const std::string& name, const std::vector<float>& w, int K, int N,
-                                    std::vector<float> bias, dt wdt) {
-  PackedLinear L;
-  L.name = name;
-  L.K = K;
-  L.N = N;
-  L.bias = std::move(bias);
-  L.wdt = wdt;
-  // Let oneDNN choose the weight layout for a typical token count (one 224px image); the
-  // same packed weights then serve every M (see linear_prim).
-  const int64_t M = 257;
-  const dt src_dt = wdt;
-  memory::desc src_md({M, K}, src_dt, tag::ab), w_any({K, N}, wdt, tag::any), b_md({1, N}, dt::f32, tag::ab),
-      dst_md({M, N}, dt::f32, tag::ab);
-  dnnl::matmul::primitive_desc pd;
-  std::vector<int8_t> wq;
-  if (wdt == dt::s8) {
-    // Symmetric per-output-channel weights; the bias is added in fp32 after the GEMM.
-    L.wscale.resize(N);
-    wq.resize(static_cast<size_t>(N) * K);
-    for (int n = 0; n < N; ++n) {
-      float amax = 0;
-      for (int k = 0; k < K; ++k) amax = std::max(amax, std::abs(w[static_cast<size_t>(n) * K + k]));
-      const float sc = amax > 0 ? amax / 127.0f : 1.0f;
-      L.wscale[n] = sc;
-      for (int k = 0; k < K; ++k)
-        wq[static_cast<size_t>(n) * K + k] = static_cast<int8_t>(std::nearbyint(w[static_cast<size_t>(n) * K + k] / sc));
-    }
-  }
-  try {
-    if (wdt == dt::s8) {
-      auto attr = base_attr();
-      attr.set_output_scales(2, L.wscale);
-      pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any, dst_md), attr, eng_);
-    } else {
-      pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any, b_md, dst_md), base_attr(), eng_);
-    }
-  } catch (const dnnl::error& e) {
-    throw Error(std::string("oneDNN cannot build a ") + (wdt == dt::bf16 ? "bf16" : wdt == dt::s8 ? "int8" : "fp32") +
-                    " matmul on this CPU (" + e.what() + ")",
-                ErrorCode::Generic);
-  }
-  L.wdesc = pd.weights_desc();
-  L.weights = memory(L.wdesc, eng_);
-  // W is [out, in] row-major, i.e. the [K, N] matrix in "ba" order.
-  memory plain = wdt == dt::s8 ? memory({{K, N}, dt::s8, tag::ba}, eng_, wq.data())
-                              : memory({{K, N}, dt::f32, tag::ba}, eng_, const_cast<float*>(w.data()));
-  dnnl::stream s(eng_);
-  dnnl::reorder(plain, L.weights).execute(s, plain, L.weights);
-  s.wait();
-  return L;
-}
-
-std::string key_of(const char* kind, std::initializer_list<int64_t> v) {
-  std::string k = kind;
-  for (auto x : v) k += ":" + std::to_string(x);
-  return k;
-}
-
-const MatmulEntry& CpuEngine::linear_prim(const PackedLinear& L, int64_t M, dt src_dt, dt dst_dt, Epilogue ep) const {
-  const std::string key = key_of("lin", {reinterpret_cast<int64_t>(&L), M, static_cast<int64_t>(src_dt),
-                                        static_cast<int64_t>(dst_dt), static_cast<int64_t>(ep)});
-  {
-    std::shared_lock lk(cache_mu_);
-    auto it = matmuls_.find(key);
-    if (it != matmuls_.end()) return *it->second;
-  }
-  memory::desc src_md({M, L.K}, src_dt, tag::ab), b_md({1, L.N}, dt::f32, tag::ab),
-      dst_md({M, L.N}, dst_dt, tag::ab);
-  auto entry = std::make_unique<MatmulEntry>();
-  auto build = [&](bool fuse_residual) {
-    auto attr = base_attr();
-    if (L.wdt == dt::s8) {
-      attr.set_output_scales(2, L.wscale);
-      try {
-        entry->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, L.wdesc, dst_md), attr, eng_);
-        entry->reorder_weights = false;
-      } catch (const dnnl::error&) {
-        memory::desc w_any({L.K, L.N}, L.wdt, tag::any);
-        entry->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any, dst_md), attr, eng_);
-        entry->reorder_weights = true;
-      }
-      return;
-    }
-    dnnl::post_ops po;
-    if (ep == Epilogue::Gelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
-    if (ep == Epilogue::ScaleAddResidual && fuse_residual) {
-      po.append_binary(dnnl::algorithm::binary_mul, memory::desc({1, L.N}, dt::f32, tag::ab));
-      po.append_sum(1.f);
-    }
-    attr.set_post_ops(po);
-    try {
-      entry->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, L.wdesc, b_md, dst_md), attr, eng_);
-      entry->reorder_weights = false;
-    } catch (const dnnl::error&) {
-      // This shape wants another weight layout: reorder the packed weights per call.
-      memory::desc w_any({L.K, L.N}, L.wdt, tag::any);
-      entry->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any, b_md, dst_md), attr, eng_);
-      entry->reorder_weights = true;
-    }
-  };
-  build(true);
-  if (L.wdt != dt::s8 && ep == Epilogue::ScaleAddResidual && std::string(entry->pd.impl_info_str()).rfind("ref", 0) == 0) {
-    build(false);
-    entry->unfused_residual = true;
-  }
-  entry->prim = dnnl::matmul(entry->pd);
-  std::unique_lock lk(cache_mu_);
-  auto [it, inserted] = matmuls_.emplace(key, std::move(entry));
-  return *it->second;
-}
-
-void CpuEngine::run_linear(dnnl::stream& s, const PackedLinear& L, int64_t M, const void* src, dt src_dt, void* dst,
-                           dt dst_dt, Epilogue ep) const {
-  const MatmulEntry& e = linear_prim(L, M, src_dt, dst_dt, ep);
-  memory src_m({{M, L.K}, src_dt, tag::ab}, eng_, const_cast<void*>(src));
-  std::vector<float> tmp;
-  if (e.unfused_residual) tmp.resize(static_cast<size_t>(M) * L.N);
-  memory dst_m({{M, L.N}, dst_dt, tag::ab}, eng_, e.unfused_residual ? static_cast<void*>(tmp.data()) : dst);
-  memory bias_m({{1, L.N}, dt::f32, tag::ab}, eng_, const_cast<float*>(L.bias.data()));
-  memory w = L.weights;
-  if (e.reorder_weights) {
-    w = memory(e.pd.weights_desc(), eng_);
-    dnnl::reorder(L.weights, w).execute(s, const_cast<memory&>(L.weights), w);
-  }
-  std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias_m}, {DNNL_ARG_DST, dst_m}};
-  if (ep == Epilogue::ScaleAddResidual && !e.unfused_residual)
-    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
-                 memory({{1, L.N}, dt::f32, tag::ab}, eng_, const_cast<float*>(L.scale.data())));
-  exec(s, e.prim, e.pd, std::move(args), eng_);
-  if (e.unfused_residual) {
-    s.wait();
-    float* x = static_cast<float*>(dst);
-    const float* lambda = L.scale.data();
-    const int64_t N = L.N;
-#pragma omp parallel for num_threads(threads_) schedule(static)
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t n = 0; n < N; ++n) x[m * N + n] += lambda[n] * tmp[m * N + n];
-  }
-}
-
-void CpuEngine::run_linear_int8(dnnl::stream& s, const PackedLinear& L, int64_t M, const int8_t* q,
-                                const float* row_scale, float* out, Epilogue ep) const {
-  const MatmulEntry& e = linear_prim(L, M, dt::s8, dt::f32, Epilogue::None);
-  std::unique_ptr<float[]> acc(new float[static_cast<size_t>(M) * L.N]);  // fully written by the GEMM
-  memory src_m({{M, L.K}, dt::s8, tag::ab}, eng_, const_cast<int8_t*>(q));
-  memory dst_m({{M, L.N}, dt::f32, tag::ab}, eng_, acc.get());
-  memory w = L.weights;
-  if (e.reorder_weights) {
-    w = memory(e.pd.weights_desc(), eng_);
-    dnnl::reorder(L.weights, w).execute(s, const_cast<memory&>(L.weights), w);
-  }
-  exec(s, e.prim, e.pd, {{DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst_m}}, eng_);
-  s.wait();
-  int8_epilogue(acc.get(), M, L.N, row_scale, L.bias.data(),
-                ep == Epilogue::ScaleAddResidual ? L.scale.data() : nullptr, out, threads_);
-  if (ep == Epilogue::Gelu) gelu_inplace(s, out, M * L.N);
 }
 
 void CpuEngine::gelu_inplace(dnnl::stream& s, float* x, int64_t n) const {
@@ -672,13 +348,13 @@ std::vector<float> CpuEngine::embed(const float* pixels, int batch, int height, 
   return v;
 }
 
-}  // namespace
+}  // namespace cpu
 }  // namespace model
 
 std::unique_ptr<Engine> Engine::open(const EngineParams& params) {
   if (params.model_dir.empty()) throw Error("no model directory given", ErrorCode::BadModel);
   try {
-    return std::make_unique<model::CpuEngine>(params);
+    return std::make_unique<model::cpu::CpuEngine>(params);
   } catch (const dnnl::error& e) {
     throw Error(params.model_dir + ": oneDNN failed while loading the model (" + e.what() + ")", ErrorCode::BadModel);
   }

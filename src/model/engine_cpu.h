@@ -1,0 +1,179 @@
+// The CPU engine's class and the pieces its source files share (engine_cpu.cpp: loading,
+// blocks, forward; engine_cpu_linear.cpp: packed linear layers). Private to src/model.
+#pragma once
+
+#include <omp.h>
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <shared_mutex>
+#include <unordered_map>
+#include "model/attention.h"
+#include "model/kernels.h"
+#include "model/model_config.h"
+#include "model/profile.h"
+#include "model/safetensors.h"
+#include "viewfinder/engine.h"
+#include "viewfinder/error.h"
+
+namespace vf::model::cpu {
+
+using dnnl::memory;
+using dt = memory::data_type;
+using tag = memory::format_tag;
+
+// A linear layer y = x W^T + b, with W stored in oneDNN's preferred blocked layout.
+struct PackedLinear {
+  std::string name;
+  int K = 0, N = 0;               // in, out features
+  std::vector<float> bias;        // [N]
+  std::vector<float> scale;       // layer-scale lambda [N], for residual layers; else empty
+  dt wdt = dt::f32;               // packed weight type
+  std::vector<float> wscale;      // int8: per-output-channel weight scale (max|W[n,:]|/127)
+  memory::desc wdesc;             // packed layout
+  memory weights;                 // packed data
+};
+
+enum class Epilogue { None, Gelu, ScaleAddResidual };
+
+// Activations of one encoder block for a chunk of `rows` tokens; reused by every chunk and layer.
+struct BlockBuffers {
+  std::vector<float> ln32, qkv, attn32, hid32, swi, qscale;
+  std::vector<uint16_t> ln16, attn16, hid16;
+  std::vector<int8_t> q8;
+  BlockBuffers(int64_t rows, int64_t D, int64_t I, memory::data_type act, bool swiglu) : qkv(rows * 3 * D) {
+    if (act == memory::data_type::bf16) {
+      ln16.resize(rows * D);
+      attn16.resize(rows * D);
+      hid16.resize(rows * I);
+    } else {
+      ln32.resize(rows * D);
+      attn32.resize(rows * D);
+      hid32.resize(rows * std::max(I, D));
+    }
+    if (act == memory::data_type::s8) {
+      q8.resize(rows * std::max(I, D));
+      qscale.resize(rows);
+    }
+    if (swiglu) swi.resize(rows * 2 * I);
+  }
+};
+
+// Images per chunk of the encoder loop: about VF_ENGINE_CHUNK_ROWS tokens (default 520, two
+// 224 px images), at least one whole image (attention needs all of an image's tokens).
+inline int64_t images_per_chunk(int batch, int64_t T) {
+  static const int64_t target = [] {
+    const char* v = std::getenv("VF_ENGINE_CHUNK_ROWS");
+    return v && std::atoll(v) > 0 ? std::atoll(v) : int64_t{520};
+  }();
+  return std::clamp<int64_t>(target / T, 1, batch);
+}
+
+// Rows of the whole forward pass, the key of the per-op profile (so batch 1 and 8 differ).
+inline thread_local int64_t profile_rows = 0;
+
+struct Layer {
+  std::vector<float> ln1_w, ln1_b, ln2_w, ln2_b;
+  PackedLinear qkv, proj, fc1, fc2;  // fc1/fc2 are weights_in/weights_out for SwiGLU
+};
+
+struct MatmulEntry {
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul prim;
+  bool reorder_weights = false;  // the packed layout was not accepted for this shape
+  // oneDNN has no fast kernel for the fused layer-scale + residual epilogue here (bf16 on a
+  // CPU without AVX512-BF16 falls back to its reference kernel): run the GEMM alone and do
+  // the epilogue in our own loop.
+  bool unfused_residual = false;
+};
+
+class CpuEngine final : public Engine {
+ public:
+  explicit CpuEngine(const EngineParams& params);
+
+  const ModelInfo& info() const override { return info_; }
+  Precision precision() const override { return precision_; }
+  int threads() const override { return threads_; }
+  int dim() const override { return info_.hidden_size; }
+
+  ForwardOutputs forward(const float* pixels, int batch, int height, int width,
+                         const ForwardRequest& request) const override;
+  std::vector<float> embed(const float* pixels, int batch, int height, int width,
+                           Pooling pooling) const override;
+
+ private:
+  PackedLinear pack_linear(const std::string& name, const std::vector<float>& w_out_in, int K, int N,
+                           std::vector<float> bias, dt wdt);
+  const MatmulEntry& linear_prim(const PackedLinear& L, int64_t M, dt src_dt, dt dst_dt, Epilogue ep) const;
+  void run_linear(dnnl::stream& s, const PackedLinear& L, int64_t M, const void* src, dt src_dt, void* dst,
+                  dt dst_dt, Epilogue ep) const;
+  // int8: src rows quantised per token (q, row_scale); the fp32 result gets
+  // v = acc * row_scale + bias, then out = v (None) or out += lambda * v (ScaleAddResidual).
+  void run_linear_int8(dnnl::stream& s, const PackedLinear& L, int64_t M, const int8_t* q, const float* row_scale,
+                       float* out, Epilogue ep) const;
+  void gelu_inplace(dnnl::stream& s, float* x, int64_t n) const;
+  // One encoder block on `nimg` whole images (rows x[0 .. nimg*T)), in place.
+  void run_block(dnnl::stream& s, const Layer& L, float* x, int nimg, int64_t T, BlockBuffers& b) const;
+  void run_block_int8(dnnl::stream& s, const Layer& L, float* x, int nimg, int64_t T, BlockBuffers& b) const;
+  ForwardOutputs forward_impl(const float* pixels, int batch, int height, int width,
+                              const ForwardRequest& request) const;
+  std::shared_ptr<const std::vector<float>> pos_embed_for(int h, int w, int height, int width) const;
+
+  ModelInfo info_;
+  Precision precision_ = Precision::FP32;
+  int threads_ = 1;
+  bool legacy_offset_ = false;
+  dnnl::engine eng_{dnnl::engine::kind::cpu, 0};
+  dt act_dt_ = dt::f32;  // type of the matmul inputs (fp32, or bf16 in BF16 mode)
+
+  std::vector<float> cls_, pos_, registers_;  // [D], [(1+G*G), D], [R, D]
+  PackedLinear patch_;                          // [D, 3*P*P], always fp32
+  std::vector<Layer> layers_;
+  std::vector<float> final_w_, final_b_;
+  std::unique_ptr<Attention> attention_;
+
+  mutable std::shared_mutex cache_mu_;
+  mutable std::unordered_map<std::string, std::unique_ptr<MatmulEntry>> matmuls_;
+  mutable std::map<std::pair<int, int>, std::shared_ptr<const std::vector<float>>> pos_cache_;
+  mutable std::unordered_map<std::string, dnnl::eltwise_forward::primitive_desc> eltwises_;
+};
+
+// Restores the calling thread's OpenMP thread count on scope exit: oneDNN (OpenMP build in
+// Debian) uses omp_get_max_threads() of the calling thread, so we set it per call.
+struct OmpThreadsScope {
+  int prev;
+  explicit OmpThreadsScope(int n) : prev(omp_get_max_threads()) { omp_set_num_threads(n); }
+  ~OmpThreadsScope() { omp_set_num_threads(prev); }
+};
+
+inline dnnl::primitive_attr base_attr() {
+  dnnl::primitive_attr a;
+  // Per-call scratchpads keep concurrent forward() calls on one primitive independent.
+  a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return a;
+}
+
+inline void exec(dnnl::stream& s, const dnnl::primitive& p, const dnnl::primitive_desc_base& pd,
+          std::unordered_map<int, memory> args, const dnnl::engine& eng) {
+  memory scratch;
+  if (pd.scratchpad_desc().get_size() > 0) {
+    scratch = memory(pd.scratchpad_desc(), eng);
+    args.emplace(DNNL_ARG_SCRATCHPAD, scratch);
+  }
+  p.execute(s, args);
+}
+
+// A cache key for a primitive: its kind and shape.
+inline std::string key_of(const char* kind, std::initializer_list<int64_t> v) {
+  std::string k = kind;
+  for (auto x : v) k += ":" + std::to_string(x);
+  return k;
+}
+
+
+}  // namespace vf::model::cpu
