@@ -19,7 +19,6 @@
 #include <string>
 #include <vector>
 
-#include "../src/image/image_internal.h"
 #include "viewfinder/engine.h"
 #include "viewfinder/image.h"
 
@@ -60,8 +59,10 @@ Rate measure(const Group& g, double budget, Fn fn) {
 
 void make_big_jpeg(const std::string& source, const std::string& out) {
   const vf::RgbImage src = vf::decode_rgb(source);
-  const vf::RgbImage big = vf::image::resize_bicubic_pillow(src, 6000, 4000);
-  const std::vector<uint8_t> jpeg = vf::image::encode_thumbnail(big, 6000, 92);
+  // Public API only: upscale, then encode through PNG -> JPEG (quality 92) at full size.
+  const vf::RgbImage big = vf::resize_rgb(src, 6000, 4000);
+  const std::vector<uint8_t> png = vf::encode_png(big);
+  const std::vector<uint8_t> jpeg = vf::resized_jpeg(png.data(), png.size(), "big.png", 6000, nullptr, 92);
   std::ofstream(out, std::ios::binary).write(reinterpret_cast<const char*>(jpeg.data()), jpeg.size());
 }
 
