@@ -20,6 +20,8 @@
 // The coarse quantizer is trained once and shared by all IVF candidates, and the assignment of
 // every vector to a list is computed once (its time is charged to every IVF candidate).
 // Human-readable lines on stderr; one JSON object on stdout.
+#include "common/half.h"
+
 #include <faiss/Clustering.h>
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
@@ -472,27 +474,6 @@ int run(const Args& a) {
   return 0;
 }
 
-// IEEE half -> float (the catalog stores embeddings as fp16; this is its decode cost).
-float half_to_float(uint16_t h) {
-  uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {
-      exp = 127 - 15 + 1;
-      while (!(mant & 0x400)) mant <<= 1, --exp;
-      bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 void sql(sqlite3* db, const char* q) {
   char* err = nullptr;
   if (sqlite3_exec(db, q, nullptr, nullptr, &err) != SQLITE_OK) {
@@ -552,7 +533,7 @@ int run_rerank_cost(const Args& a) {
           for (int k = 0; k < d; ++k) {
             uint16_t h;
             std::memcpy(&h, b + 2 * k, 2);
-            v[k] = half_to_float(h);
+            v[k] = vf::half_to_float(h);  // the catalog's own fp16 decode: its real cost
           }
           best = std::max(best, faiss::fvec_inner_product(q.data(), v.data(), d));
         }
