@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "viewfinder/engine.h"
@@ -42,6 +43,10 @@ struct PhotoRecord {
   std::string preview_path;  // absolute path of the cached preview ("" if none)
 };
 
+// "I/N" (0 <= I < N <= 1024) -> {I, N}; "" -> {0, 1} (one worker). Throws vf::Error naming
+// the text. The CLI's --shard and the catalog's stored shard both go through it.
+std::pair<int, int> parse_shard(const std::string& text);
+
 struct IndexParams {
   std::vector<std::string> roots;  // files or directories, recursed
   EngineParams engine;             // model dir, precision, threads
@@ -60,7 +65,7 @@ struct IndexParams {
   // Several workers embedding one library into one Milvus collection: this worker takes
   // the files whose path relative to their root hashes to shard_index mod shard_count
   // (its catalog holds only those; their ids live in a range of their own).
-  int shard_index = 0, shard_count = 1;
+  int shard_index = 0, shard_count = 1;  // parse_shard() reads the "I/N" form
 };
 
 struct IndexProgress {

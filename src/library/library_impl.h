@@ -18,7 +18,7 @@ namespace vf::detail {
 // Shard workers: catalog meta "shard" = "I/N" ("" = one worker); worker I's photo ids start
 // at shard_first_id(I) (2^40 ids each), so that several catalogs never share an id in the
 // one Milvus collection they fill.
-std::pair<int, int> parse_shard(const std::string& text);  // {0, 1} for ""
+using vf::parse_shard;  // public (viewfinder/library.h): "I/N" -> {I, N}, {0, 1} for ""
 inline int64_t shard_first_id(int shard) { return (int64_t(shard) << 40) + 1; }
 
 // The photo fields a remote store filters on, read from the catalog (store_sync.cpp).

@@ -7,18 +7,7 @@
 
 #include "library/indexer.h"
 
-namespace vf::detail {
-namespace {
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
-std::string shard_text(int i, int n) { return std::to_string(i) + "/" + std::to_string(n); }
-
-}  // namespace
+namespace vf {
 
 std::pair<int, int> parse_shard(const std::string& text) {
   if (text.empty()) return {0, 1};
@@ -33,6 +22,22 @@ std::pair<int, int> parse_shard(const std::string& text) {
   }
   throw Error("bad shard \"" + text + "\": expected I/N with 0 <= I < N (e.g. 0/3, 1/3, 2/3)", ErrorCode::InvalidArgument);
 }
+
+}  // namespace vf
+
+namespace vf::detail {
+namespace {
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+std::string shard_text(int i, int n) { return std::to_string(i) + "/" + std::to_string(n); }
+
+}  // namespace
+
 
 // Which shard this run is (the --shard given, else the one the catalog remembers), recorded
 // in the catalog with the id range it implies. Returns {I, N}.

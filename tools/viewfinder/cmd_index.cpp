@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <tuple>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -206,19 +207,7 @@ vf::IndexParams params_from_args(const vf::cli::Args& args) {
   params.prune_missing = !args.has("no-prune");
   params.allow_empty_root = args.has("allow-empty-root");
   params.follow_symlinks = args.has("follow-symlinks");
-  if (args.has("shard")) {
-    // "I/N"; the library checks 0 <= I < N and that the catalog is this worker's.
-    const std::string s = args.get("shard");
-    size_t slash = s.find('/'), a = 0, b = 0;
-    try {
-      params.shard_index = std::stoi(s.substr(0, slash), &a);
-      params.shard_count = std::stoi(s.substr(slash + 1), &b);
-    } catch (const std::exception&) {
-      slash = std::string::npos;
-    }
-    if (slash == std::string::npos || a != slash || b != s.size() - slash - 1)
-      throw vf::Error("--shard wants I/N, e.g. 0/3, got '" + s + "'", vf::ErrorCode::InvalidArgument);
-  }
+  if (args.has("shard")) std::tie(params.shard_index, params.shard_count) = vf::parse_shard(args.get("shard"));
   return params;
 }
 
