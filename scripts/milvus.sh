@@ -3,6 +3,7 @@
 # binary with embedded etcd and local storage) for Viewfinder's Milvus backend, its tests and
 # benchmarks. Everything binds to loopback only.
 #
+#   scripts/milvus.sh install             install the server into its venv (scripts/setup.sh runs it)
 #   scripts/milvus.sh start  [DATA_DIR]   install (once), start, wait for health, print address
 #   scripts/milvus.sh stop   [DATA_DIR]   stop the server started from DATA_DIR (clean shutdown)
 #   scripts/milvus.sh status [DATA_DIR]   report running / stopped, address, versions
@@ -27,11 +28,11 @@ GRACEFUL_STOP_S=10
 COMPONENTS=(proxy rootCoord queryCoord queryNode dataCoord dataNode indexNode)
 
 die() { echo "milvus.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 cmd=${1:-}
 case "$cmd" in
-  start|stop|status) ;;
+  install|start|stop|status) ;;
   -h|--help|help) usage; exit 0 ;;
   *) usage >&2; exit 2 ;;
 esac
@@ -40,16 +41,29 @@ mkdir -p "$DATA_DIR"
 DATA_DIR=$(cd "$DATA_DIR" && pwd)
 STATE=$DATA_DIR/viewfinder-milvus.env
 
+installed() {
+  [ -x "$VENV/bin/milvus-server" ] &&
+    [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("milvus"))' 2>/dev/null)" = "$MILVUS_PYPI_VERSION" ]
+}
+
+# Tests that each start their own server run in parallel (ctest -j2), so the first install
+# holds a lock beside the venv and the others wait for it, instead of seeing a half-made venv.
 install_server() {
-  if [ -x "$VENV/bin/milvus-server" ] &&
-     [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("milvus"))' 2>/dev/null)" = "$MILVUS_PYPI_VERSION" ]; then
-    return
-  fi
+  installed && return
   command -v python3 >/dev/null || die "python3 is missing (run scripts/install-deps.sh)"
-  echo "milvus.sh: installing milvus==$MILVUS_PYPI_VERSION into $VENV" >&2
-  python3 -m venv "$VENV" || die "cannot create $VENV (install python3-venv: scripts/install-deps.sh)"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "milvus==$MILVUS_PYPI_VERSION" ||
-    die "pip install milvus==$MILVUS_PYPI_VERSION failed"
+  command -v flock >/dev/null || die "flock is missing (run scripts/install-deps.sh)"
+  mkdir -p "$(dirname "$VENV")"
+  exec 9>"$VENV.lock"
+  flock 9
+  if ! installed; then
+    echo "milvus.sh: installing milvus==$MILVUS_PYPI_VERSION into $VENV" >&2
+    rm -rf "$VENV"
+    python3 -m venv "$VENV" || die "cannot create $VENV (install python3-venv: scripts/install-deps.sh)"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "milvus==$MILVUS_PYPI_VERSION" ||
+      die "pip install milvus==$MILVUS_PYPI_VERSION failed"
+  fi
+  flock -u 9
+  exec 9>&-
 }
 
 # A zombie (the exited server before its launcher reaps it) is not alive.
@@ -220,6 +234,7 @@ status_server() {
 }
 
 case "$cmd" in
+  install) install_server; echo "milvus.sh: milvus==$MILVUS_PYPI_VERSION installed in $VENV" >&2 ;;
   start) start_server ;;
   stop) stop_server ;;
   status) status_server ;;

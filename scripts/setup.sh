@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian 12 machine to a working Viewfinder:
-#   1. installs the Debian packages (scripts/install-deps.sh) and the npm test tools,
+#   1. installs the Debian packages (scripts/install-deps.sh), the npm test tools and the
+#      Milvus server for the scale-out backend (PyPI, into build/venv-milvus),
 #   2. builds everything into build/,
 #   3. runs the main job on the sample data: indexes ../shared/photos/flowers17 into
 #      build/sample-library and runs a search by example.
@@ -11,5 +12,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/install-node-tools.sh
+bash scripts/milvus.sh install
 bash scripts/build.sh
 bash scripts/sample-run.sh
