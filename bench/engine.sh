@@ -5,8 +5,9 @@
 #   bench/run engine [--threads N] [--budget SECONDS] [--quick] [--model DIR] [--no-build]
 #
 # Model: a ViT-B/14-shaped DINOv2 with random weights (bench/make_random_model.py), 224 px input.
-# Steps: build engine_bench + matmul_peak, make the model and its ONNX export if missing,
-# oneDNN peak, Viewfinder in each precision and `auto`, ORT (onnxruntime-node), PyTorch (Debian's),
+# Steps: build engine_bench + matmul_peak, make the model (and its activation-outlier twin) and
+# its ONNX export if missing, oneDNN peak, Viewfinder in each precision and `auto`, the cosine
+# of bf16 and int8 to fp32 on the outlier twin, ORT (onnxruntime-node), PyTorch (Debian's),
 # the PyPI peers of build/venv-bench (scripts/install-bench-peers.sh) when installed,
 # oneDNN peak again (the ceiling is the better of the two, load drifts). Prints a table and, as
 # its last line, one JSON object with images/s and the ratios. Goals are reported, not asserted.
@@ -54,9 +55,15 @@ node="${NODE:-node}"
 build_dir="${VF_BUILD_DIR:-$root/build}"
 out="$root/bench/out"
 mkdir -p "$out"
+outlier_model=""
 if [ -z "$model" ]; then
   model="$out/models/vitb14-random"
   [ -f "$model/model.safetensors" ] || "$py" "$root/bench/make_random_model.py" --size B --out "$model" >&2
+  # Its twin with ViT-like activation outliers (4 channels 60x the rest at the matmul inputs), for
+  # the accuracy of the reduced precisions (docs/engine.md, int8).
+  outlier_model="$out/models/vitb14-outliers"
+  [ -f "$outlier_model/model.safetensors" ] ||
+    "$py" "$root/bench/make_random_model.py" --size B --outliers 60 --out "$outlier_model" >&2
 fi
 [ -f "$model/config.json" ] || { echo "bench/run engine: $model/config.json: no such file" >&2; exit 2; }
 onnx="$out/$(basename "$model")-224.onnx"
@@ -124,6 +131,11 @@ for mode in fp32 bf16 int8 auto; do
     printf '{"modes":{"%s":{"supported":true,"error":"%s"}}}\n' "$mode" "$why" >"$run/viewfinder_$mode.json"
   fi
 done
+if [ -n "$outlier_model" ]; then
+  # One batch-1 call per precision: the cosine of bf16 and int8 to fp32 on the outlier weights.
+  part outliers timeout "$mode_timeout" "$build_dir/engine_bench" --model "$outlier_model" --precisions fp32,bf16,int8 \
+    --threads "$threads" --batches 1 --budget 0 --min-iters 1 --warmup 0
+fi
 part ort timeout "$mode_timeout" "$node" "$root/bench/reference/ort_bench.js" --model "$onnx" "${common[@]}" --max-call "$max_call"
 part pytorch timeout "$mode_timeout" "$py" "$root/bench/reference/torch_bench.py" "$model" "${common[@]}" --max-call "$max_call"
 # The PyPI peers (scripts/install-bench-peers.sh): OpenVINO fp32/bf16, ONNX Runtime fp32 and

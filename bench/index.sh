@@ -6,7 +6,8 @@
 #   2. synthetic 768-d embedding-like vectors per index type at 100k (and 1M with --full):
 #      build time, memory/vector, p50/p99 single-thread latency at k=10, recall@10 vs exact.
 # Last line: one JSON object. Goals (docs/benchmarks.md): overhead <= 10%; ViT-B indexing rate
-# >= 0.9x the engine alone (index_vs_engine_ratio); 1M p50 < 10 ms at recall@10 >= 0.95.
+# >= 0.9x the engine alone (index_vs_engine_ratio, wall; index_vs_engine_cpu_ratio, the same in
+# CPU time, with the CPU per stage in "cpu"); 1M p50 < 10 ms at recall@10 >= 0.95.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -65,12 +66,18 @@ vitb = [r for r in e2e if r["hidden_size"] >= 768]
 # Indexing at engine speed (issue 13): the ViT-B run's rate over the engine alone, same run.
 ratio = vitb[-1]["index_vs_engine_ratio"] if vitb else None
 goals["index_ge_0.9_engine"] = ratio >= 0.9 if ratio is not None else None
+# The same in CPU time (engine-alone CPU over the whole pipeline's CPU): what the ratio is when
+# the engine fills the cores, unaffected by other processes on a shared machine.
+cpu_ratio = vitb[-1].get("index_vs_engine_cpu_ratio") if vitb else None
+goals["index_ge_0.9_engine_cpu"] = cpu_ratio >= 0.9 if cpu_ratio is not None else None
 at_1m = [x for x in vec if x["n"] >= 1_000_000 and x["factory"] != "Flat"]
 goals["1m_p50_lt_10ms_at_recall_0.95"] = (any(x["p50_ms"] < 10 and x["recall_at_10"] >= 0.95 for x in at_1m)
                                           if at_1m else None)
 print(json.dumps({"bench": "index", "cpus": os.cpu_count(), "load_before": sys.argv[2],
                   "index_vs_engine_ratio": ratio,
                   "pipeline_vs_engine_ratio": vitb[-1]["pipeline_vs_engine_ratio"] if vitb else None,
+                  "index_vs_engine_cpu_ratio": cpu_ratio,
+                  "cpu": vitb[-1].get("cpu") if vitb else None,
                   "stages": vitb[-1]["stages"] if vitb else None,
                   "load_after": sys.argv[3], "goals": goals, "results": results}))
 PYEOF

@@ -1,10 +1,12 @@
 // Indexing benchmarks (driven by bench/index.sh):
 //
-//   index_bench e2e --photos DIR --model DIR [--batch 8] [--limit N]
+//   index_bench e2e --photos DIR --model DIR [--batch 8] [--limit N] [--previews]
 //       End-to-end `Library::index` of the photos (DIR searched recursively) into a scratch
 //       library vs the engine alone on the same, already decoded, inputs at the same batch and
-//       threads (its ceiling): index_vs_engine_ratio (goal >= 0.9), overhead %, and where the
-//       library's time went (IndexReport::stages).
+//       threads (its ceiling), the engine timed before and after the library run (averaged):
+//       index_vs_engine_ratio (goal >= 0.9), overhead %, where the library's time went
+//       (IndexReport::stages), and the same in CPU seconds per stage with
+//       index_vs_engine_cpu_ratio (engine-alone CPU / pipeline CPU), with the load average.
 //   index_bench vectors --n N [--dim 768] [--queries 500] [--factories "Flat;IVF1024,Flat;..."]
 //       Synthetic embedding-like vectors (clustered, L2-normalised): per index type, build time,
 //       memory per vector, single-thread p50/p99 query latency at k=10, recall@10 vs exact.
@@ -16,6 +18,7 @@
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
 #include <omp.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +26,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -42,10 +46,31 @@ double now_s() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
+// CPU seconds of the whole process (all threads): the engine's OpenMP team included.
+double process_cpu_s() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+// The 1, 5 and 15 minute load averages, as /proc/loadavg gives them.
+std::string loadavg() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
 std::string arg(int argc, char** argv, const std::string& name, const std::string& def) {
   for (int i = 2; i + 1 < argc; ++i)
     if (argv[i] == "--" + name) return argv[i + 1];
   return def;
+}
+
+bool has_flag(int argc, char** argv, const std::string& name) {
+  for (int i = 2; i < argc; ++i)
+    if (argv[i] == "--" + name) return true;
+  return false;
 }
 
 int run_e2e(int argc, char** argv) {
@@ -61,8 +86,10 @@ int run_e2e(int argc, char** argv) {
   char tmpl[] = "/tmp/vf-bench-index-XXXXXX";
   std::string scratch = mkdtemp(tmpl);
   fs::create_directories(scratch + "/photos");
-  for (size_t i = 0; i < files.size(); ++i)  // numbered: names repeat across sub-folders
-    fs::create_symlink(files[i], scratch + "/photos/" + std::to_string(i) + "_" + fs::path(files[i]).filename().string());
+  // Copies, numbered (names repeat across sub-folders): the indexer does not follow symlinks
+  // that leave its roots, so links to the shared photos would index nothing.
+  for (size_t i = 0; i < files.size(); ++i)
+    fs::copy_file(files[i], scratch + "/photos/" + std::to_string(i) + "_" + fs::path(files[i]).filename().string());
 
   // 1. The engine alone: inputs decoded beforehand (not timed), then batched forward passes.
   vf::EngineParams ep;
@@ -81,19 +108,27 @@ int run_e2e(int argc, char** argv) {
   }
   const int n = static_cast<int>(files.size());
   engine->embed(inputs.data(), std::min(batch, n), S, S, vf::Pooling::CLS);  // warm-up
-  double t0 = now_s();
-  for (int i = 0; i < n; i += batch) {
-    int b = std::min(batch, n - i);
-    engine->embed(inputs.data() + static_cast<size_t>(i) * 3 * S * S, b, S, S, vf::Pooling::CLS);
-  }
-  double engine_s = now_s() - t0;
-  engine.reset();
+  // Timed before and after the library run, averaged: the load of a shared machine drifts.
+  auto engine_pass = [&](double* cpu_s) {
+    const double t0 = now_s(), c0 = process_cpu_s();
+    for (int i = 0; i < n; i += batch) {
+      int b = std::min(batch, n - i);
+      engine->embed(inputs.data() + static_cast<size_t>(i) * 3 * S * S, b, S, S, vf::Pooling::CLS);
+    }
+    *cpu_s = process_cpu_s() - c0;
+    return now_s() - t0;
+  };
+  double engine_cpu_before = 0, engine_cpu_after = 0;
+  const std::string load_start = loadavg();
+  const double engine_before_s = engine_pass(&engine_cpu_before);
 
   // 2. The library: decode (threads) -> embed -> commit -> FAISS, from files on disk.
   vf::IndexParams params;
   params.roots = {scratch + "/photos"};
   params.engine.model_dir = model;
   params.batch_size = batch;
+  // --previews: previews made at indexing (the default until they moved to first view).
+  params.make_previews = has_flag(argc, argv, "previews");  // explicit either way: no remembered choice
   double t1 = now_s();
   vf::IndexReport r;
   {
@@ -101,7 +136,17 @@ int run_e2e(int argc, char** argv) {
     r = lib->index(params, {});
   }
   double library_s = now_s() - t1;
+  if (r.embedded != n) {
+    fs::remove_all(scratch);
+    throw std::runtime_error("the library embedded " + std::to_string(r.embedded) + " of " + std::to_string(n) +
+                             " photos (" + std::to_string(r.failed) + " failed): not a comparable run");
+  }
+  const double engine_after_s = engine_pass(&engine_cpu_after);
+  const std::string load_end = loadavg();
+  engine.reset();
   fs::remove_all(scratch);
+  const double engine_s = (engine_before_s + engine_after_s) / 2;
+  const double engine_cpu = (engine_cpu_before + engine_cpu_after) / 2;
   double overhead = (library_s - engine_s) / engine_s * 100.0;
   // The goal's ratio: indexing rate over engine-alone rate, same photos, batch and threads.
   const double ratio = engine_s / library_s;
@@ -109,23 +154,40 @@ int run_e2e(int argc, char** argv) {
   // build): the steady-state rate of decode -> embed -> commit against the engine alone.
   const double pipeline_ratio = r.stages.pipeline > 0 ? engine_s / r.stages.pipeline : 0;
   const vf::IndexStageTimes& st = r.stages;
+  // In CPU time, which other processes do not inflate: when the engine fills every core, the
+  // pipeline can run at most at engine_cpu / pipeline_cpu of the engine-alone rate.
+  const double cpu_ratio = st.cpu_total > 0 ? engine_cpu / st.cpu_total : 0;
   const json stages = {{"open_engine_s", st.open_engine}, {"scan_s", st.scan}, {"pipeline_s", st.pipeline},
                        {"finish_s", st.finish}, {"decode_thread_s", st.decode},
                        {"thumb_write_thread_s", st.thumb_write}, {"embed_s", st.embed},
                        {"engine_wait_s", st.engine_wait}, {"commit_s", st.commit},
                        {"queue_mean", st.queue_mean}, {"queue_capacity", st.queue_capacity},
-                       {"decode_threads", st.decode_threads}};
-  std::cerr << "stages: " << stages.dump() << "\n";
+                       {"decode_threads", st.decode_threads}, {"cpu_decode_s", st.cpu_decode},
+                       {"cpu_engine_s", st.cpu_engine}, {"cpu_commit_s", st.cpu_commit},
+                       {"cpu_total_s", st.cpu_total}};
+  const json cpu = {{"engine_alone_cpu_s", engine_cpu},
+                    {"engine_alone_cpu_ms_per_photo", engine_cpu / n * 1e3},
+                    {"decode_cpu_ms_per_photo", st.cpu_decode / n * 1e3},
+                    {"engine_cpu_ms_per_photo_in_pipeline", st.cpu_engine / n * 1e3},
+                    {"commit_cpu_ms_per_photo", st.cpu_commit / n * 1e3},
+                    {"decode_vs_engine_cpu", engine_cpu > 0 ? st.cpu_decode / engine_cpu : 0},
+                    {"index_vs_engine_cpu_ratio", cpu_ratio}};
+  std::cerr << "stages: " << stages.dump() << "\ncpu: " << cpu.dump() << "\n";
   std::cerr << "model " << mi.model_id << ": " << n << " photos; engine alone " << engine_s << " s ("
-            << n / engine_s << " img/s); library index " << library_s << " s (" << n / library_s
-            << " img/s, includes model load, decode, thumbnails, catalog, FAISS); overhead " << overhead << " %\n";
+            << n / engine_s << " img/s; before " << engine_before_s << " s, after " << engine_after_s
+            << " s); library index " << library_s << " s (" << n / library_s
+            << " img/s, includes model load, decode, thumbnails, catalog, FAISS); overhead " << overhead
+            << " %; load " << load_start << " -> " << load_end << "\n";
   std::cout << json{{"mode", "e2e"}, {"model_id", mi.model_id}, {"hidden_size", mi.hidden_size}, {"photos", n},
-                    {"batch", batch}, {"threads", vf::physical_core_count()}, {"engine_s", engine_s},
+                    {"batch", batch}, {"previews_at_indexing", params.make_previews.value_or(false)},
+                    {"threads", vf::physical_core_count()}, {"engine_s", engine_s},
+                    {"engine_before_s", engine_before_s}, {"engine_after_s", engine_after_s},
                     {"engine_img_per_s", n / engine_s}, {"library_s", library_s},
                     {"library_img_per_s", n / library_s}, {"embed_phase_img_per_s", r.images_per_s},
                     {"embedded", r.embedded}, {"failed", r.failed}, {"overhead_pct", overhead},
                     {"index_vs_engine_ratio", ratio}, {"pipeline_vs_engine_ratio", pipeline_ratio},
-                    {"stages", stages}}
+                    {"index_vs_engine_cpu_ratio", cpu_ratio}, {"cpu", cpu}, {"stages", stages},
+                    {"load_start", load_start}, {"load_end", load_end}}
                    .dump()
             << "\n";
   return 0;
@@ -242,7 +304,7 @@ int main(int argc, char** argv) {
     std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "e2e") return run_e2e(argc, argv);
     if (mode == "vectors") return run_vectors(argc, argv);
-    std::cerr << "usage: index_bench e2e --photos DIR --model DIR [--batch 8] [--limit N]\n"
+    std::cerr << "usage: index_bench e2e --photos DIR --model DIR [--batch 8] [--limit N] [--previews]\n"
                  "       index_bench vectors --n N [--dim 768] [--queries 500] [--factories \"A;B\"]\n";
     return 2;
   } catch (const std::exception& e) {

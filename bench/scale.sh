@@ -13,9 +13,12 @@
 #   --n 100000 --nlist 1024 is a quick look.
 #   --rerank-rows R (default 200000; 0 skips): also time the re-rank where Viewfinder keeps the
 #   full vectors, R-row SQLite table shaped like the catalog (fp16 embedding by id, page cache warm).
-#   Milvus column: --milvus runs bench/scale_milvus.sh (not in this branch yet) with the same
-#   --n/--dim/--queries/--seed; it must print, as its last line, {"rows": [...]} in the row
-#   schema below with "engine": "milvus". Without it the JSON says "milvus": "not run".
+#   Milvus column: --milvus runs bench/scale_milvus.sh with the same --n/--dim/--queries/--seed
+#   (its own Milvus server, the same vectors and 10% filter; --milvus-index SPEC picks the index
+#   as the store URL's index= does, default HNSW, e.g. 'IVF_SQ8&nlist=1024' with
+#   --milvus-nprobe 16,32,64; --milvus-rerank 0,30,100 re-ranks that many candidates exactly, as
+#   the searcher does); it prints {"rows": [...]} with "engine": "milvus", merged below.
+#   Without it: "milvus": "not run".
 # Last line: one JSON object. Goals are reported, never asserted (docs/scale.md).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -25,6 +28,7 @@ bench_args=()
 do_build=1
 from_json=""
 milvus=0
+milvus_args=()
 n=1000000
 rerank_rows=200000
 dim=768
@@ -33,12 +37,13 @@ while [ $# -gt 0 ]; do
     --no-build) do_build=0; shift ;;
     --from-json) from_json="$2"; shift 2 ;;  # re-summarise a saved scale_bench JSON (no run)
     --milvus) milvus=1; shift ;;
+    --milvus-index|--milvus-nprobe|--milvus-rerank|--milvus-settle) milvus_args+=("$1" "$2"); shift 2 ;;
     --n) n="$2"; shift 2 ;;
     --rerank-rows) rerank_rows="$2"; shift 2 ;;
     --dim) dim="$2"; bench_args+=("$1" "$2"); shift 2 ;;
     --queries|--stages|--candidates|--nlist|--pq-m|--train|--nprobe|--rerank|--ef|--filter|--flat-queries|--hnsw-max-n|--seed)
       bench_args+=("$1" "$2"); shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run scale: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -71,9 +76,9 @@ if [ "$milvus" = 1 ]; then
   # Hook for the Milvus column: same vectors (same generator and seed), same row schema.
   if [ -x "$here/scale_milvus.sh" ]; then
     milvus_json="$out/milvus-$n.json"
-    bash "$here/scale_milvus.sh" --n "$n" "${bench_args[@]}" | tail -1 > "$milvus_json"
+    bash "$here/scale_milvus.sh" --n "$n" "${bench_args[@]}" "${milvus_args[@]}" | tail -1 > "$milvus_json"
   else
-    echo "bench/run scale: --milvus: bench/scale_milvus.sh is not there yet; Milvus column skipped" >&2
+    echo "bench/run scale: --milvus: bench/scale_milvus.sh is missing; Milvus column skipped" >&2
   fi
 fi
 exec /usr/bin/python3 "$here/scale_report.py" "$faiss_json" "$milvus_json" "$rerank_json" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -50,6 +50,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "scale_data.h"
 
 using nlohmann::json;
@@ -57,46 +58,12 @@ using idx_t = faiss::Index::idx_t;
 
 namespace {
 
-double wall_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
-double thread_cpu_s() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-double rss_bytes() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) * 1024.0;
-  return 0;
-}
-std::string loadavg() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
-
-struct Args {
-  int argc;
-  char** argv;
-  std::string get(const std::string& name, const std::string& def) const {
-    for (int i = 1; i + 1 < argc; ++i)
-      if (argv[i] == "--" + name) return argv[i + 1];
-    return def;
-  }
-  std::vector<int64_t> list(const std::string& name, const std::string& def) const {
-    std::vector<int64_t> out;
-    std::stringstream ss(get(name, def));
-    std::string item;
-    while (std::getline(ss, item, ','))
-      if (!item.empty()) out.push_back(std::stoll(item));
-    return out;
-  }
-};
+using vf_bench::Args;
+using vf_bench::loadavg;
+using vf_bench::percentile;
+using vf_bench::rss_bytes;
+using vf_bench::thread_cpu_s;
+using vf_bench::wall_s;
 
 // Same membership test as src/search/faiss_search.cpp (binary search on sorted catalog ids).
 struct SortedIdSelector : faiss::IDSelector {
@@ -126,11 +93,6 @@ struct Candidate {
   bool shares_assignment = false;
 };
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
-}
 
 struct Truth {
   std::vector<idx_t> plain, filtered;  // nq x 10

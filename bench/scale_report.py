@@ -99,7 +99,7 @@ def main():
     rerank = load_last_json(rerank_path) if rerank_path else None
     doc = load_last_json(faiss_path)
     rows = rows_from_faiss(doc)
-    milvus = "not run (bench/scale_milvus.sh: the Milvus column, see docs/scale.md)"
+    milvus = "not run (bench/run scale --milvus adds the Milvus column, see docs/scale.md)"
     if milvus_path:
         mdoc = load_last_json(milvus_path)
         rows += mdoc["rows"]
@@ -150,6 +150,16 @@ def main():
                   f"p99 {f['p99_ms']:.2f}, recall {f['recall_at_10']:.3f}")
         else:
             print(f"  filtered {ix:<16}: no measured setting reaches recall@10 {RECALL_GOAL} under the filter")
+    for ix in sorted({r["index"] for r in rows if r["engine"] == "milvus"}):
+        best, fbest = best_setting(rows, top_n, ix, "milvus"), best_filtered(rows, top_n, ix, "milvus")
+        for what, r, part in (("", best, "plain"), ("filtered ", fbest, "filtered")):
+            if r:
+                p = r[part]
+                print(f"  {what}milvus {ix:<16} best {r['setting']}: p50 {p['p50_ms']:.2f} ms wall, p99 "
+                      f"{p['p99_ms']:.2f}, server cpu/query {p.get('server_cpu_ms_per_query', 0):.2f} ms, "
+                      f"recall {p['recall_at_10']:.3f}, {r['bytes_per_vector']:.0f} B/vector (index files)")
+            else:
+                print(f"  {what}milvus {ix:<16}: no measured setting reaches recall@10 {RECALL_GOAL}")
     for ix, pr in projections.items():
         lat = f"p50 cpu {pr['p50_cpu_ms']:.2f} ms" if "p50_cpu_ms" in pr else "p50 not projected (one n)"
         print(f"  projected 10M {ix:<16}: {lat}, {pr['bytes_per_vector']:.1f} B/vector "

@@ -76,5 +76,5 @@ else()
   target_include_directories(vf_milvus PRIVATE ${CMAKE_BINARY_DIR}/vf_include/private/store
                                        PUBLIC ${CMAKE_SOURCE_DIR}/include)
   target_compile_options(vf_milvus PRIVATE -Wall -Wextra -Wno-unused-parameter)
-  target_link_libraries(vf_milvus PUBLIC vf_milvus_proto PRIVATE vf_catalog vf_common)
+  target_link_libraries(vf_milvus PUBLIC vf_milvus_proto PRIVATE vf_catalog vf_common nlohmann_json::nlohmann_json)
 endif()

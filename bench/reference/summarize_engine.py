@@ -63,10 +63,16 @@ def main():
                  for k in ("fp32", "bf16", "int8")}
     bf16_peak_ips = peak_gflops["bf16"] / GFLOP_PER_IMAGE if peak_gflops["bf16"] else None
     fp32_peak_ips = peak_gflops["fp32"] / GFLOP_PER_IMAGE if peak_gflops["fp32"] else None
+    int8_peak_ips = peak_gflops["int8"] / GFLOP_PER_IMAGE if peak_gflops["int8"] else None
 
     engines = {}
     notes = {}
     eligible = []  # Viewfinder modes that count for "best"
+    # Cosine to fp32 on the activation-outlier twin of the model (outliers.json, when run): a
+    # mode must hold there too to count.
+    outlier_cos = {mode: (m.get("cosine_vs_fp32") or {}).get("min")
+                   for mode, m in ((load(run_dir, "outliers.json") or {}).get("modes") or {}).items()
+                   if m.get("cosine_vs_fp32")}
     for mode, m in (vf.get("modes") or {}).items():
         name = f"viewfinder_{mode}"
         if not m.get("supported"):
@@ -80,8 +86,12 @@ def main():
             if skipped:
                 notes[f"{name}_batch{b}"] = "skipped: " + skipped
         cos = (m.get("cosine_vs_fp32") or {}).get("min")
-        if mode == "fp32" or (cos is not None and cos >= MIN_COSINE):
+        resolved = m.get("resolved", mode)
+        out_cos = outlier_cos.get(resolved)
+        if mode == "fp32" or (cos is not None and cos >= MIN_COSINE and (out_cos is None or out_cos >= MIN_COSINE)):
             eligible.append(name)
+        elif cos is not None and cos >= MIN_COSINE:
+            notes[name] = f"excluded from best: min cosine to fp32 on the outlier weights {out_cos} < {MIN_COSINE}"
         else:
             notes[name] = f"excluded from best: min cosine to fp32 {cos} < {MIN_COSINE}"
         if cos is not None:
@@ -147,6 +157,10 @@ def main():
         "viewfinder_best/ort_fp32": {b: ratio(best_ips(b), ort_ref.get(b)) for b in BATCHES},
         "viewfinder_best/best_peer": {b: ratio(best_ips(b), bp[b]) for b in BATCHES},
         "viewfinder_best/fp32_peak": {b: ratio(best_ips(b), fp32_peak_ips) for b in BATCHES},
+        "viewfinder_int8/int8_peak": {b: ratio(engines.get("viewfinder_int8", {}).get(b), int8_peak_ips)
+                                      for b in BATCHES},
+        "viewfinder_int8/ortpy_int8": {b: ratio(engines.get("viewfinder_int8", {}).get(b),
+                                                engines.get("ortpy_int8", {}).get(b)) for b in BATCHES},
     }
     for n in engines:
         if n.startswith("viewfinder_") or n in ("ortpy_fp32", "openvino_fp32", "openvino_bf16", "hf_bf16"):
@@ -199,6 +213,9 @@ def main():
     for name, r in ratios.items():
         print(f"{name:32s} " + "   ".join(f"{k}: {v if v is not None else 'n/a'}" for k, v in r.items()))
     print(f"best peer: batch 1 {best_peer['1']}, batch 8 {best_peer['8']}")
+    if outlier_cos:
+        print("cosine to fp32 on the activation-outlier weights: " +
+              "  ".join(f"{k}: {v:.6f}" for k, v in outlier_cos.items()))
     print("from the best repetition of each part (less exposed to other processes' bursts):")
     for name, r in ratios_best_rep.items():
         print(f"  {name:30s} " + "   ".join(f"{k}: {v if v is not None else 'n/a'}" for k, v in r.items()))
@@ -228,6 +245,7 @@ def main():
         "viewfinder_auto_mode": (vf.get("modes", {}).get("auto") or {}).get("resolved"),
         "viewfinder_best": best,
         "best_peer": best_peer,
+        "outlier_cosine_vs_fp32": outlier_cos,
         "peak_gflops": peak_gflops,
         "peak_impl": peak_impl,
         "bf16_peak_images_per_s": bf16_peak_ips,

@@ -123,6 +123,10 @@ RgbImage decode_rgb(const std::string& path, int min_short_edge = 0, const Decod
 // >= min_long_edge (0: full size); `name` is used in messages.
 RgbImage decode_rgb_bytes(const uint8_t* data, size_t size, const std::string& name, int min_long_edge = 0,
                           const DecodeLimits& = {});
+// The picture as a preview of long edge `long_edge` shows it (never upscaled): decoded with
+// shrink-on-load, then reduced as the indexer's thumbnails are. For a photo without a preview
+// file (previews are made on first view by default). Throws vf::Error.
+RgbImage decode_preview_rgb(const std::string& path, int long_edge, const DecodeLimits& = {});
 // Pillow-exact bicubic resize (the model's preprocessing filter) to width x height.
 RgbImage resize_rgb(const RgbImage& picture, int width, int height);
 // The picture as a PNG file's bytes. Throws vf::Error.

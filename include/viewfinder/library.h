@@ -54,6 +54,12 @@ struct IndexParams {
   int batch_size = 8;
   int decode_threads = 0;           // 0: choose from the core count
   IngestParams ingest;
+  // Previews (ingest.preview_size px) made at indexing. Off by default: the server makes one
+  // from the original on first view and caches it (a 12 MP photo's preview would cost a second,
+  // larger JPEG decode at indexing: most of the decode time, docs/benchmarks.md "Indexing").
+  // Set, the choice is remembered by the library; unset, the remembered choice holds (so a
+  // re-index from the server or `--watch` keeps what `index --previews` chose).
+  std::optional<bool> make_previews;
   std::string faiss_factory;        // "" = choose by size (Flat < 100k <= IVF-Flat < 1M <= compressed)
   int commit_every = 64;            // photos per catalog transaction
   bool prune_missing = true;        // delete catalog rows whose files are gone (under the roots)
@@ -101,6 +107,13 @@ struct IndexStageTimes {
   double queue_mean = 0;    // decoded photos waiting when the engine took a batch
   int queue_capacity = 0;
   int decode_threads = 0;
+  // CPU seconds spent during the pipeline (not inflated by other processes, unlike the wall
+  // times above): the decoders' is what they take from the engine when the engine fills the
+  // cores. By thread: engine = the threads that live through the pipeline other than the
+  // pipeline's own and libvips' (the embedding thread and the engine's OpenMP team; in `serve`,
+  // also the server's threads); commit = the commit thread; total = the process; decode = the
+  // rest (decoder threads and libvips' workers: decode, resize, JPEG encode).
+  double cpu_decode = 0, cpu_engine = 0, cpu_commit = 0, cpu_total = 0;
 };
 
 struct IndexReport {
@@ -131,6 +144,7 @@ struct LibraryInfo {
   int64_t catalog_bytes = 0, index_bytes = 0, thumbs_bytes = 0;
   int64_t index_memory_bytes = 0;
   std::string last_indexed;     // ISO time of the last commit
+  bool reader = false;          // a reader library: its catalog mirrors a Milvus collection
 };
 
 struct EstimateReport {
@@ -142,6 +156,50 @@ struct EstimateReport {
   int64_t expected_disk_bytes = 0;  // catalog + index + thumbnails
   int64_t expected_memory_bytes = 0;
 };
+
+// A reader library: a catalog in `dir` that mirrors the Milvus collection `store`
+// ("milvus://HOST:PORT/COLLECTION"), which other libraries fill (e.g. shard workers on other
+// machines). It never embeds or writes to the collection; search, duplicates, clusters and
+// the server work on it as on any library, with searches going to Milvus over every id.
+// Each call reads every row of the collection (id, vector, path and metadata) in batches and
+// makes the catalog equal to it. Image queries need the model the collection records:
+// `model_dir` (checked against it), else the reader's last one, else the default model.
+// Creates `dir` when needed; a directory holding a library of its own is refused.
+//
+// Path mapping: the workers may see the photos at another path than this machine (a share
+// mounted at /mnt/nas/photos there, /srv/photos here). Each PathMapping turns a worker path
+// starting with `from` (whole components) into `to` + the rest; the longest `from` wins.
+// The catalog stores the mapped path (what a server opens); the collection is never written.
+struct PathMapping {
+  std::string from, to;
+};
+// Parses "FROM=TO" (split at the first '='; both absolute paths; "none" alone: no mapping)
+// into mappings, normalised (no trailing '/'); throws vf::Error(InvalidArgument) saying what
+// is wrong.
+std::vector<PathMapping> parse_path_map(const std::vector<std::string>& specs);
+struct MirrorParams {
+  std::string store;      // milvus://HOST:PORT/COLLECTION
+  std::string model_dir;  // "" = the reader's last one, else the default model
+  // Replaces the map the reader remembers (an empty vector removes it; every row is re-mapped
+  // at this sync); unset: the remembered one.
+  std::optional<std::vector<PathMapping>> path_map;
+  // Called after each batch read: phase "sync", done = rows read, total = the collection's
+  // count, rate = rows/s, eta_s.
+  ProgressFn progress;
+};
+struct MirrorReport {
+  int64_t photos = 0;                  // rows in the collection (= rows read)
+  int64_t added = 0, changed = 0, removed = 0;  // catalog rows written / deleted by this sync
+  std::string model_id;                // the model the collection records ("milvus:..." if none)
+  std::vector<PathMapping> path_map;   // the mapping in effect
+  double seconds = 0;
+};
+MirrorReport mirror_collection(const std::string& dir, const MirrorParams& params);
+// One line for people and logs: "33 photos (1 added, 0 changed, 0 removed) in 0.41 s[; paths
+// mapped: FROM=TO ...]".
+std::string mirror_summary(const MirrorReport& report);
+// True when `dir` holds a reader library.
+bool is_reader_library(const std::string& dir);
 
 class Library {
  public:

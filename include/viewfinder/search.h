@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -176,6 +177,23 @@ struct DupeGroup {
 };
 
 std::vector<DupeGroup> find_duplicates(const Library& library, const DupeParams& params);
+
+// A group member's evidence as JSON fields, the same in `viewfinder dupes --json` and the HTTP
+// API (docs/api.md); the caller adds the photo itself (id, path). Works with any
+// nlohmann::json-like object.
+template <class Json>
+void put_dupe_evidence(Json& j, const DupeMember& m, int64_t keeper) {
+  j["relation"] = m.relation;
+  j["evidence"] = m.evidence;
+  j["similarity"] = std::round(m.similarity * 1e4) / 1e4;
+  j["keeper"] = m.id == keeper;
+  j["format"] = m.format;
+  j["width"] = m.width;
+  j["height"] = m.height;
+  j["file_size"] = m.file_size;
+  if (m.phash_distance >= 0) j["phash_distance"] = m.phash_distance;
+  if (m.copy_of) j["copy_of"] = m.copy_of, j["copy_kind"] = m.copy_kind;
+}
 
 // ---- stacks: RAW+JPEG pairs, bursts, brackets --------------------------------------------
 // A stack is several frames of one moment that a photographer looks at as one: not

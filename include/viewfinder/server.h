@@ -41,6 +41,9 @@ struct ServerParams {
   double header_timeout_s = 10;      // request line + headers must arrive within this
   int max_connections_per_ip = 16;   // open connections from one client address; 0: no cap
   int max_upload_decodes = 1;        // upload searches decoding at once (their own queue lane)
+  // A reader library (mirror_collection): sync it from its Milvus collection every N seconds
+  // (0: only at start and on POST /api/index).
+  double reader_refresh_s = 0;
 };
 
 // Reads a JSON config file into `params` (keys as in docs/api.md: "library", "host",

@@ -17,6 +17,7 @@
 #include "viewfinder/hub.h"
 #include "viewfinder/image.h"
 #include "viewfinder/library.h"
+#include "viewfinder/photo_json.h"
 #include "viewfinder/search.h"
 #include "viewfinder/system.h"
 #include "viewfinder/text.h"

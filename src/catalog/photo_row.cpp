@@ -4,7 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "viewfinder/error.h"
+
 namespace vf::catalog {
+
+bool has_capture_time(const PhotoMetadata& m) { return !m.capture_time.empty() || m.capture_unix != 0; }
+
 namespace {
 
 // Column helpers: text columns store NULL for "", optional numbers NULL for nullopt.
@@ -43,7 +48,7 @@ void read_id(const Stmt& s, int c, PhotoRow& r) { r.id = s.col_int64(c); }
 void read_orientation(const Stmt& s, int c, PhotoRow& r) { r.meta.orientation = s.is_null(c) ? 1 : s.col_int(c); }
 // NULL when nothing is known about the capture time (0 alone is a valid instant).
 void bind_capture_unix(Stmt& s, int i, const PhotoRow& r) {
-  if (r.meta.capture_time.empty() && r.meta.capture_unix == 0) s.bind_null(i);
+  if (!has_capture_time(r.meta)) s.bind_null(i);
   else s.bind(i, r.meta.capture_unix);
 }
 // NULL when the photo has no file (an upload) or the time is unknown.
@@ -179,6 +184,32 @@ const std::vector<std::string>& filter_column_names() {
                                                  "capture_unix", "file_time_unix", "make", "model", "lens",
                                                  "gps_lat", "gps_lon", "rating"};
   return names;
+}
+
+const std::vector<std::string>& store_column_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n = filter_column_names();
+    // capture_time: has_capture_time(); the file identity: what a reader of the collection
+    // needs to tell a changed file (milvus_schema.h).
+    for (const char* c : {"capture_time", "content_hash", "file_size", "mtime_ns"}) n.push_back(c);
+    return n;
+  }();
+  return names;
+}
+
+std::string select_photo_columns_sql(const std::vector<std::string>& names, const std::string& where) {
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  return "SELECT " + list + " FROM photos WHERE " + where;
+}
+
+void read_photo_columns(const Stmt& s, const std::vector<std::string>& names, PhotoRow& row) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto& cols = photo_columns();
+    auto c = std::find_if(cols.begin(), cols.end(), [&](const PhotoColumn& pc) { return names[i] == pc.name; });
+    if (c == cols.end()) throw Error("no photos column \"" + names[i] + "\"", ErrorCode::Generic);
+    c->read(s, static_cast<int>(i), row);
+  }
 }
 
 std::string filter_table_ddl() {

@@ -74,6 +74,18 @@ const std::vector<std::string>& filter_column_names();
 // "CREATE TABLE photos (...)" with only the filter columns (same names and types).
 std::string filter_table_ddl();
 
+// The columns a remote vector store receives with each vector: the filter columns, plus
+// capture_time (has_capture_time) and the file identity (content_hash, file_size, mtime_ns)
+// that a reader of the collection uses to tell a changed file.
+const std::vector<std::string>& store_column_names();
+// "SELECT <names> FROM photos WHERE <where>", and the reader of a row selected with it: each
+// column read by its own entry of the column table.
+std::string select_photo_columns_sql(const std::vector<std::string>& names, const std::string& where);
+void read_photo_columns(const Stmt& s, const std::vector<std::string>& names, PhotoRow& row);
+// Whether the photo has a capture time (its capture_unix is not NULL in the catalog; 0 alone
+// is a valid instant). The rule the capture_unix column is written by.
+bool has_capture_time(const PhotoMetadata& meta);
+
 // "id, path, ..." of the record columns, and the reader for a row selected with them.
 std::string photo_record_columns();
 PhotoRecord read_photo_record(const Stmt& s, const std::string& library_dir);

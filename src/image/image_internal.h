@@ -93,7 +93,7 @@ std::string content_hash_hex(const uint8_t* data, size_t size);  // xxh3-128, 32
 // Derived features.
 std::array<float, 512> color_histogram(const RgbImage& rgb);
 uint64_t perceptual_hash(const RgbImage& rgb);
-// `rgb` scaled down (libvips thumbnail: shrink + lanczos3) so its long edge is <= long_edge.
+// `rgb` scaled down (box reduce + Pillow bicubic, as Pillow's thumbnail()) so its long edge is <= long_edge.
 RgbImage downsize(const RgbImage& rgb, int long_edge);
 // JPEG bytes of `rgb` scaled so its long edge is <= long_edge (never upscaled), quality q.
 std::vector<uint8_t> encode_thumbnail(const RgbImage& rgb, int long_edge, int quality);

@@ -59,34 +59,21 @@ void read_metadata_into(const uint8_t* data, size_t size, const image::DecodedIm
 // (tests/unit/test_engine_images.cpp). A 12 MP photo (3000 px short edge) still decodes at 1/4.
 int model_decode_floor(int resize_shortest_edge) { return (5 * resize_shortest_edge + 1) / 2; }
 
-IngestedPhoto ingest_impl(const uint8_t* data, size_t size, const std::string& name,
-                          int64_t mtime_ns, const IngestParams& params) {
-  IngestedPhoto out;
-  out.path = name;
-  fill_file_fields(data, size, mtime_ns, out.meta);
-  reject_non_image(data, size, name);
+// The largest working copy the features are computed on (the size of the indexer's previews).
+constexpr int kFeatureEdge = 1280;
 
-  image::DecodeRequest req;
-  req.apply_orientation = params.apply_orientation;
-  req.limits = params.limits;
-  // Shrink-on-load floor: the model's (see model_decode_floor), and the preview's long edge.
-  req.min_short_edge = params.model_input_size > 0 ? model_decode_floor(params.resize_shortest_edge) : 0;
-  req.min_long_edge = std::max(params.preview_size, params.thumb_size);
-  if (req.min_short_edge == 0 && req.min_long_edge == 0) req.min_long_edge = 64;  // features
-  const image::DecodedImage d = image::decode_buffer(data, size, name, req);
-  fill_from_decoder(d, params.apply_orientation, out.meta);
-  read_metadata_into(data, size, d, out.meta);
-
-  if (params.model_input_size > 0)
-    out.model_input = preprocess_for_model(d.rgb, params.resize_shortest_edge,
-                                           params.model_input_size, params.image_mean,
-                                           params.image_std);
-  // Thumbnails and features work on one copy reduced to the preview size (or 1280 when no
-  // preview is wanted): the decode may be several times larger because of the model's
-  // shrink-on-load floor, and neither a 256 px thumbnail nor a 32x32 hash needs more.
+// Thumbnails and features from one decoded image. With a preview wanted, one copy reduced to
+// the preview size, from which the preview, the thumbnail and the features are made. Without
+// (the indexer's default: the server makes previews on first view), the decode itself when it is
+// no larger than 1280 px (the model's decode: a 12 MP JPEG at 1/4, 1000x750), else a copy
+// reduced to 1280 px: each photo is decoded once, and the features see at most 1280 px as before.
+void make_views(const RgbImage& rgb, const IngestParams& params, const std::string& name, IngestedPhoto& out) {
   try {
-    const int work_edge = params.preview_size > 0 ? params.preview_size : 1280;
-    const RgbImage work = image::downsize(d.rgb, work_edge);
+    const int work_edge = params.preview_size > 0 ? params.preview_size : kFeatureEdge;
+    RgbImage reduced;
+    const bool reduce = std::max(rgb.width, rgb.height) > work_edge;
+    if (reduce) reduced = image::downsize(rgb, work_edge);
+    const RgbImage& work = reduce ? reduced : rgb;  // no copy of a decode that is small enough
     if (params.preview_size > 0) out.preview_jpeg = image::encode_thumbnail(work, params.preview_size, 80);
     if (params.thumb_size > 0) out.thumb_jpeg = image::encode_thumbnail(work, params.thumb_size, 80);
     if (params.features) {
@@ -98,6 +85,49 @@ IngestedPhoto ingest_impl(const uint8_t* data, size_t size, const std::string& n
   } catch (const std::exception& e) {
     throw Error(name + ": cannot make thumbnails: " + e.what(), ErrorCode::BadImage);
   }
+}
+
+bool wants_views(const IngestParams& p) { return p.preview_size > 0 || p.thumb_size > 0 || p.features; }
+
+image::DecodeRequest model_request(const IngestParams& params) {
+  image::DecodeRequest req;
+  req.apply_orientation = params.apply_orientation;
+  req.limits = params.limits;
+  req.min_short_edge = model_decode_floor(params.resize_shortest_edge);
+  return req;
+}
+
+// The model input is decoded at its own smallest DCT scale (model_request), never larger
+// because a preview is wanted: the same file gives the same model input whether it is indexed
+// (with thumbnails) or queried (decode_model_input). The thumbnails and features take that
+// decode when it is big enough for the preview (or when it was not shrunk: a second decode
+// could be no larger), else a decode of their own at the preview's scale. Without a preview
+// (the indexer's default) the model's decode (short edge >= 640) always serves: one decode.
+IngestedPhoto ingest_impl(const uint8_t* data, size_t size, const std::string& name,
+                          int64_t mtime_ns, const IngestParams& params) {
+  IngestedPhoto out;
+  out.path = name;
+  fill_file_fields(data, size, mtime_ns, out.meta);
+  reject_non_image(data, size, name);
+
+  image::DecodeRequest view_req;
+  view_req.apply_orientation = params.apply_orientation;
+  view_req.limits = params.limits;
+  view_req.min_long_edge = std::max(params.preview_size, params.thumb_size);
+  if (view_req.min_long_edge == 0) view_req.min_long_edge = 64;  // features alone
+  const bool model = params.model_input_size > 0;
+  const image::DecodedImage d = image::decode_buffer(data, size, name, model ? model_request(params) : view_req);
+  fill_from_decoder(d, params.apply_orientation, out.meta);
+  read_metadata_into(data, size, d, out.meta);
+  if (model)
+    out.model_input = preprocess_for_model(d.rgb, params.resize_shortest_edge, params.model_input_size,
+                                           params.image_mean, params.image_std);
+  if (!wants_views(params)) return out;
+  const bool reuse = !model || d.shrink <= 1 || std::max(d.rgb.width, d.rgb.height) >= view_req.min_long_edge;
+  if (reuse)
+    make_views(d.rgb, params, name, out);
+  else
+    make_views(image::decode_buffer(data, size, name, view_req).rgb, params, name, out);
   return out;
 }
 
@@ -119,11 +149,7 @@ std::vector<float> decode_model_input(const uint8_t* data, size_t size, const st
   image::ensure_initialised();
   if (params.model_input_size <= 0 || params.resize_shortest_edge <= 0)
     throw Error(name + ": decode_model_input needs a model input size", ErrorCode::InvalidArgument);
-  image::DecodeRequest req;
-  req.apply_orientation = params.apply_orientation;
-  req.limits = params.limits;
-  req.min_short_edge = model_decode_floor(params.resize_shortest_edge);  // as ingest_file's
-  const image::DecodedImage d = image::decode_buffer(data, size, name, req);
+  const image::DecodedImage d = image::decode_buffer(data, size, name, model_request(params));  // as ingest_file's
   return preprocess_for_model(d.rgb, params.resize_shortest_edge, params.model_input_size, params.image_mean,
                               params.image_std);
 }

@@ -6,6 +6,10 @@
 #include <cstring>
 #include <string>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #include "image/image_internal.h"
 #include "viewfinder/image.h"
 
@@ -21,6 +25,15 @@ double bicubic_filter(double x) {
   if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
   return 0.0;
 }
+
+// The resampling loops are integer multiply-adds that vectorise well with AVX2's 32-bit
+// multiplies (SSE2 has none): an AVX2 clone is picked at run time where the CPU has it. The
+// results are the same integers either way.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define VF_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
+#else
+#define VF_AVX2_CLONE
+#endif
 
 constexpr int kPrecisionBits = 32 - 8 - 2;  // Pillow's PRECISION_BITS for 8-bit images
 
@@ -81,13 +94,9 @@ inline uint8_t clip8(int32_t in) {
   return static_cast<uint8_t>(in >> kPrecisionBits);
 }
 
-RgbImage resample_horizontal(const RgbImage& in, int out_full_w, int x0, int x1) {
-  const Coeffs c = precompute_coeffs(in.width, out_full_w, x0, x1);
-  const int out_w = x1 - x0;
-  RgbImage out;
-  out.width = out_w;
-  out.height = in.height;
-  out.pixels.resize(static_cast<size_t>(out_w) * in.height * 3);
+// Pillow's horizontal loop: a pixel at a time, 3 channels, the output's taps.
+void horizontal_rows_scalar(const RgbImage& in, const Coeffs& c, RgbImage& out) {
+  const int out_w = out.width;
   for (int y = 0; y < in.height; ++y) {
     const uint8_t* row = in.pixels.data() + static_cast<size_t>(y) * in.width * 3;
     uint8_t* orow = out.pixels.data() + static_cast<size_t>(y) * out_w * 3;
@@ -106,9 +115,68 @@ RgbImage resample_horizontal(const RgbImage& in, int out_full_w, int x0, int x1)
       orow[xx * 3 + 2] = clip8(s2);
     }
   }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// The same sums with AVX2, two taps per instruction: the row widened to 4 bytes a pixel (RGB0),
+// 8 bytes (two pixels) zero-extended to 8 int32 lanes and multiplied by their two weights, each
+// repeated 4 times; the halves added at the end. The same integer products and sums in another
+// order, so bit-identical with the scalar loop (it was ~25 % of a photo's decode CPU).
+__attribute__((target("avx2"))) void horizontal_rows_avx2(const RgbImage& in, const Coeffs& c, RgbImage& out) {
+  const int out_w = out.width;
+  const int pairs = (c.ksize + 1) / 2;
+  std::vector<int32_t> weights(static_cast<size_t>(out_w) * pairs * 8, 0);
+  for (int xx = 0; xx < out_w; ++xx)
+    for (int t = 0; t < c.ksize; ++t)
+      for (int ch = 0; ch < 4; ++ch)
+        weights[(static_cast<size_t>(xx) * pairs + t / 2) * 8 + (t % 2) * 4 + ch] =
+            c.kk[static_cast<size_t>(xx) * c.ksize + t];
+  // One pixel of zeros past the end: an odd tap count reads it, with a weight of 0.
+  std::vector<uint8_t> rgb0(static_cast<size_t>(in.width + 2) * 4, 0);
+  const __m128i half = _mm_set1_epi32(1 << (kPrecisionBits - 1));
+  for (int y = 0; y < in.height; ++y) {
+    const uint8_t* row = in.pixels.data() + static_cast<size_t>(y) * in.width * 3;
+    for (int x = 0; x < in.width; ++x) std::memcpy(&rgb0[static_cast<size_t>(x) * 4], row + x * 3, 3);
+    uint8_t* orow = out.pixels.data() + static_cast<size_t>(y) * out_w * 3;
+    for (int xx = 0; xx < out_w; ++xx) {
+      const int xmin = c.bounds[xx * 2], n_pairs = (c.bounds[xx * 2 + 1] + 1) / 2;
+      const uint8_t* p = rgb0.data() + static_cast<size_t>(xmin) * 4;
+      const int32_t* w = weights.data() + static_cast<size_t>(xx) * pairs * 8;
+      __m256i acc = _mm256_setzero_si256();
+      for (int q = 0; q < n_pairs; ++q) {
+        const __m256i px = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + q * 8)));
+        const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + q * 8));
+        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(px, wv));
+      }
+      const __m128i sum = _mm_add_epi32(_mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1)), half);
+      alignas(16) int32_t v[4];
+      _mm_store_si128(reinterpret_cast<__m128i*>(v), sum);
+      orow[xx * 3] = clip8(v[0]);
+      orow[xx * 3 + 1] = clip8(v[1]);
+      orow[xx * 3 + 2] = clip8(v[2]);
+    }
+  }
+}
+#endif
+
+RgbImage resample_horizontal(const RgbImage& in, int out_full_w, int x0, int x1) {
+  const Coeffs c = precompute_coeffs(in.width, out_full_w, x0, x1);
+  RgbImage out;
+  out.width = x1 - x0;
+  out.height = in.height;
+  out.pixels.resize(static_cast<size_t>(out.width) * in.height * 3);
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) {
+    horizontal_rows_avx2(in, c, out);
+    return out;
+  }
+#endif
+  horizontal_rows_scalar(in, c, out);
   return out;
 }
 
+VF_AVX2_CLONE
 RgbImage resample_vertical(const RgbImage& in, int out_full_h, int y0, int y1) {
   const Coeffs c = precompute_coeffs(in.height, out_full_h, y0, y1);
   const int out_h = y1 - y0;
@@ -117,15 +185,21 @@ RgbImage resample_vertical(const RgbImage& in, int out_full_h, int y0, int y1) {
   out.height = out_h;
   out.pixels.resize(static_cast<size_t>(in.width) * out_h * 3);
   const size_t stride = static_cast<size_t>(in.width) * 3;
+  // Whole source rows at a time into a row of sums (contiguous, so the compiler vectorises it;
+  // a column at a time walked memory with a stride). Integer sums: the order changes nothing.
+  std::vector<int32_t> sums(stride);
   for (int yy = 0; yy < out_h; ++yy) {
     const int ymin = c.bounds[yy * 2], ymax = c.bounds[yy * 2 + 1];
     const int32_t* k = c.kk.data() + static_cast<size_t>(yy) * c.ksize;
-    uint8_t* orow = out.pixels.data() + yy * stride;
-    for (size_t xb = 0; xb < stride; ++xb) {
-      int32_t s = 1 << (kPrecisionBits - 1);
-      for (int y = 0; y < ymax; ++y) s += in.pixels[(y + ymin) * stride + xb] * k[y];
-      orow[xb] = clip8(s);
+    std::fill(sums.begin(), sums.end(), int32_t{1} << (kPrecisionBits - 1));
+    for (int y = 0; y < ymax; ++y) {
+      const uint8_t* src = in.pixels.data() + static_cast<size_t>(y + ymin) * stride;
+      const int32_t w = k[y];
+      int32_t* acc = sums.data();
+      for (size_t xb = 0; xb < stride; ++xb) acc[xb] += src[xb] * w;
     }
+    uint8_t* orow = out.pixels.data() + yy * stride;
+    for (size_t xb = 0; xb < stride; ++xb) orow[xb] = clip8(sums[xb]);
   }
   return out;
 }

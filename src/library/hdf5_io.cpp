@@ -330,6 +330,9 @@ int64_t LibraryImpl::export_hdf5(const std::string& file) const {
 
 int64_t LibraryImpl::import_hdf5(const std::string& file) {
   if (read_only_) throw Error(dir_ + ": library opened read-only", ErrorCode::InvalidArgument);
+  if (is_reader(wdb_.get()))
+    throw Error(dir_ + " is a reader: its catalog mirrors a Milvus collection; import into a library of its own",
+                ErrorCode::InvalidArgument);
   SilenceHdf5 quiet;
   std::error_code ec;
   if (!fs::exists(file, ec)) throw Error(file + ": no such file", ErrorCode::NotFound);

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "catalog/photo_row.h"
+#include "library/index_pipeline_cpu.h"
 #include "library/indexer.h"
 
 namespace vf::detail {
@@ -163,6 +164,7 @@ class DecoderPool {
       : queue_(queue_size), live_(threads) {
     for (int t = 0; t < threads; ++t)
       workers_.emplace_back([this, &jobs, ip, crop, dir] {
+        name_this_thread(kDecoderThreadName);  // not the engine's (index_pipeline_cpu.h)
         for (;;) {
           size_t i = next_.fetch_add(1);
           if (i >= jobs.size() || stop_) break;
@@ -265,6 +267,9 @@ class Committer {
   }
 
   void write_photo(Decoded& d, const float* embedding, const std::string& now) {
+    // In the batch's transaction: commit() brings the stores up to it (a Milvus store gets
+    // its upserts there), and a crash never leaves half a batch.
+    begin();
     const int dim = ix_.dim;
     catalog::PhotoRow row;
     row.id = d.job.id;
@@ -313,6 +318,7 @@ class CommitThread {
  public:
   CommitThread(Indexer& ix, int64_t total, size_t queue_size) : queue_(queue_size), committer_(ix, total) {
     thread_ = std::thread([this] {
+      name_this_thread(kCommitThreadName);
       try {
         CommitItem item;
         while (queue_.pop(&item)) committer_.write(item);
@@ -321,6 +327,7 @@ class CommitThread {
         error_ = std::current_exception();
         queue_.close();  // the engine thread stops at its next push
       }
+      cpu_s_ = thread_cpu_s();
     });
   }
   ~CommitThread() {
@@ -334,11 +341,13 @@ class CommitThread {
     if (thread_.joinable()) thread_.join();
     if (error_) std::rethrow_exception(error_);
   }
+  double cpu_s() const { return cpu_s_; }  // after finish()
 
  private:
   BoundedQueue<CommitItem> queue_;
   Committer committer_;
   std::exception_ptr error_;
+  double cpu_s_ = 0;
   std::thread thread_;
 };
 
@@ -390,14 +399,19 @@ class Embedder {
 
 void Indexer::pipeline(std::vector<Job>& jobs) {
   const ModelInfo& mi = engine->info();
-  const IngestParams ip = ingest_params_for(mi, params.ingest);
+  IngestParams ip = ingest_params_for(mi, params.ingest);
+  // Previews are the server's to make on first view (and cache) unless asked for: at indexing
+  // they cost a second, larger decode of every big photo (IndexParams::make_previews; the
+  // library remembers the last explicit choice).
+  if (!params.make_previews.value_or(meta_get(db, "make_previews") == "1")) ip.preview_size = 0;
   const int batch = params.batch_size;
   int threads = params.decode_threads;
   if (threads <= 0) threads = std::clamp(static_cast<int>(std::thread::hardware_concurrency()) / 2, 2, 8);
   threads = std::min<int>(threads, static_cast<int>(jobs.size()));
   const size_t queue_size = static_cast<size_t>(std::max(2 * batch, 4 * threads));
 
-  const double t0 = now_s();
+  const double t0 = now_s(), cpu0 = process_cpu_s();
+  const auto tasks0 = task_cpu_snapshot();
   CommitThread commits(*this, static_cast<int64_t>(jobs.size()), 4);
   Embedder embedder(*this, commits);
   double queue_sum = 0;
@@ -430,6 +444,10 @@ void Indexer::pipeline(std::vector<Job>& jobs) {
     report.stages.thumb_write = static_cast<double>(decoders.clock().write_ns.load()) / 1e9;
   }
   commits.finish();
+  report.stages.cpu_engine = engine_cpu_between(tasks0, task_cpu_snapshot());
+  report.stages.cpu_total = process_cpu_s() - cpu0;
+  report.stages.cpu_commit = commits.cpu_s();
+  report.stages.cpu_decode = std::max(0.0, report.stages.cpu_total - report.stages.cpu_engine - report.stages.cpu_commit);
   const double el = now_s() - t0;
   report.images_per_s = el > 0 ? static_cast<double>(report.embedded) / el : 0;
   report.stages.pipeline = el;

@@ -77,6 +77,7 @@ void Indexer::finish_stores() {
   if (want.empty()) want = store::choose_factory(st.sem_count, dim);
   if (lib.semantic_is_remote()) {
     // Milvus keeps its own index type; only bring its contents in step with the catalog.
+    if (!lib.sem_ && st.sem_count > 0) lib.sem_ = lib.new_semantic_store(db, dim, "");
     if (lib.sem_ && lib.sem_->count() != st.sem_count) lib.resync_remote(db, st);
     sem_dirty = false;
     Transaction t(db);  // readers opening in the next seconds read Milvus with Strong consistency

@@ -7,6 +7,11 @@ namespace vf::detail {
 
 IndexReport LibraryImpl::index(const IndexParams& params, const ProgressFn& progress) {
   if (read_only_) throw Error(dir_ + ": library opened read-only", ErrorCode::InvalidArgument);
+  if (is_reader(wdb_.get()))
+    throw Error(dir_ + " is a reader of " + meta_get(wdb_.get(), "vector_store") +
+                    ": it mirrors what the workers index (viewfinder serve --reader refreshes it); index with a "
+                    "worker library of its own",
+                ErrorCode::InvalidArgument);
   std::lock_guard<std::mutex> lk(wmu_);
   WriterLock writer_lock = acquire_writer_lock();
   // Temp files of a run that died (disk full, kill -9): only the writer may sweep them.
@@ -56,6 +61,9 @@ void Indexer::stamp_model(const CatalogFiles& known, const std::string& model_di
     for (auto& [p, r] : known.rows) stale += !r.current;
     note("model changed (" + old_model + " " + old_pooling + " -> " + model_id + " " + pooling +
          "): re-embedding " + std::to_string(stale) + " photos");
+    // A Milvus collection must not mix two models: it is emptied before the new model is
+    // recorded (a crash in between clears it again on the next run).
+    if (lib.semantic_is_remote()) lib.clear_remote_semantic(db);
   }
   {
     Transaction t(db);
@@ -65,6 +73,7 @@ void Indexer::stamp_model(const CatalogFiles& known, const std::string& model_di
     meta_set(db, "precision", precision);
     meta_set(db, "dim", std::to_string(dim));
     if (!params.faiss_factory.empty()) meta_set(db, "index_factory", params.faiss_factory);
+    if (params.make_previews) meta_set(db, "make_previews", *params.make_previews ? "1" : "0");
     if (model_changed) bump_generation(db);
     t.commit();
   }
@@ -89,6 +98,10 @@ IndexReport Indexer::run() {
 
   emit("scan", 0, 0, 0, 0);
   const auto [shard, shards] = claim_shard();
+  // Before anything is written to the collection (and before a model change empties it); a
+  // new library's model is checked against the collection's first (one model per collection).
+  lib.refuse_foreign_rows(db, lib.store_spec(db),
+                          meta_get(db, "model_id").empty() ? model_identity_json(model_id, pooling, dim) : "");
   auto scan = scan_roots(roots, lib.dir(), params.follow_symlinks, [&](int64_t n) { emit("scan", 0, n, 0, 0); });
   scan.files = keep_shard(scan.files, roots, shard, shards);
   report.scanned = static_cast<int64_t>(scan.files.size());

@@ -70,6 +70,15 @@ LibraryImpl::LibraryImpl(const std::string& dir, bool read_only, const std::stri
       throw_unreadable_catalog(catalog_path(), e.what());
     }
     rdb_ = Db(catalog_path(), false);
+    // A reader's store is the collection it mirrors (reader_mirror.cpp): pointing it elsewhere
+    // (index --store, migrate --to) would leave a catalog that mirrors nothing.
+    if (!store.empty() && is_reader(wdb_.get()) && store != meta_get(wdb_.get(), "vector_store"))
+      throw Error(dir_ + " is a reader of " + meta_get(wdb_.get(), "vector_store") +
+                      ": it keeps that store; make a new reader for " + store + " (viewfinder mirror)",
+                  ErrorCode::InvalidArgument);
+    // Before the library remembers a collection that others fill (a fresh library's first
+    // index run checks once its shard is known: Indexer::run).
+    if (max_allocated_id(wdb_.get()) > 0) refuse_foreign_rows(wdb_.get(), store);
     remember_store(store);
   }
   load_indexes(!read_only);
@@ -316,6 +325,7 @@ LibraryInfo LibraryImpl::info() const {
     info.precision = meta_get(db, "precision");
     info.dim = std::stoi(meta_get(db, "dim", "0"));
     info.last_indexed = meta_get(db, "last_commit");
+    info.reader = is_reader(db);
     snapshot.commit();
   }
   info.index_type = sem_ ? sem_->describe() : "";

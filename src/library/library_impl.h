@@ -24,6 +24,21 @@ inline int64_t shard_first_id(int shard) { return (int64_t(shard) << 40) + 1; }
 // The photo fields a remote store filters on, read from the catalog (store_sync.cpp).
 std::vector<store::PhotoScalars> read_store_scalars(sqlite3* db, const std::vector<int64_t>& ids);
 
+// A reader library (reader_mirror.cpp; meta "reader" = "1") mirrors a Milvus collection: it
+// never indexes, imports or resyncs the collection from its catalog.
+bool is_reader(sqlite3* db);
+// The model the catalog's vectors come from, as a remote store records it (JSON; "" when unknown).
+std::string model_identity_json(sqlite3* db);
+std::string model_identity_json(const std::string& model_id, const std::string& pooling, int dim);
+// A reader's path mapping (path_map.cpp): a worker's path as this machine sees it, and the
+// map as the catalog meta "path_map" keeps it ("" = none).
+std::string map_path(const std::vector<PathMapping>& map, const std::string& path);
+std::string path_map_json(const std::vector<PathMapping>& map);
+std::vector<PathMapping> path_map_from_json(const std::string& text);
+// The highest photo id this catalog ever gave out (SQLite's AUTOINCREMENT counter): a
+// library writes only ids up to it into its store, so a larger one there is another's.
+int64_t max_allocated_id(sqlite3* db);
+
 class LibraryImpl final : public Library, public LibraryInternal {
  public:
   LibraryImpl(const std::string& dir, bool read_only, const std::string& store = "");
@@ -68,6 +83,16 @@ class LibraryImpl final : public Library, public LibraryInternal {
   // Upserts the catalog's embeddings and filter fields of `ids` into the semantic store, in batches.
   void upsert_from_catalog(sqlite3* db, const std::vector<int64_t>& ids);
 
+  // ---- a reader library (reader_mirror.cpp)
+  // Makes the catalog equal to the collection (writable opens only).
+  MirrorReport mirror(const MirrorParams& params);
+  // A writer of the remote store `spec`: throws, before anything is written, when the
+  // collection holds photos in this library's id range that it never wrote (shard workers'
+  // or another library's), which its indexing would overwrite and its resync remove. The
+  // collection's model is checked first (`model_identity`, else the catalog's), so that a
+  // worker with another model hears that.
+  void refuse_foreign_rows(sqlite3* db, const std::string& spec, const std::string& model_identity = "") const;
+
  private:
   friend struct Indexer;
   // Loads index.faiss / color.faiss when their stamps match the catalog, else rebuilds them
@@ -88,6 +113,11 @@ class LibraryImpl final : public Library, public LibraryInternal {
   // Removes from / re-upserts into the remote store what differs from the catalog; returns
   // how many ids it fixed.
   int64_t resync_remote(sqlite3* db, const CatalogState& st);
+  // The model changed: the remote store drops the previous model's vectors (as FAISS starts
+  // an empty index), before the new model is recorded; throws, changing nothing, when the
+  // collection also holds other shard workers' vectors.
+  void clear_remote_semantic(sqlite3* db);
+  std::string reader_model_dir(sqlite3* db, const std::string& given, const std::string& collection_model);
   std::unique_lock<std::mutex> lock() const { return std::unique_lock<std::mutex>(rmu_); }
   // Runs `fn` in a transaction on the write connection (opened on first use: derived
   // tables such as clusters are written from read-only opens too).

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "catalog/photo_row.h"
 #include "library/library_impl.h"
 
 namespace vf::detail {
@@ -43,6 +44,7 @@ store::RemoteStoreOptions LibraryImpl::remote_options(sqlite3* db) const {
     return out;
   };
   o.last_write_unix = std::stoll(meta_get(db, "store_write_unix", "0"));
+  o.model_identity = model_identity_json(db);
   const auto [shard, shards] = parse_shard(meta_get(db, "shard"));
   if (shards > 1) {
     o.id_lo = shard_first_id(shard);
@@ -51,32 +53,74 @@ store::RemoteStoreOptions LibraryImpl::remote_options(sqlite3* db) const {
   return o;
 }
 
+int64_t max_allocated_id(sqlite3* db) {
+  Stmt s(db, "SELECT seq FROM sqlite_sequence WHERE name = 'photos'");
+  return s.step() ? s.col_int64(0) : 0;
+}
+
+namespace {
+
+[[noreturn]] void throw_foreign_rows(const std::string& spec, int64_t foreign, bool shard_worker) {
+  throw Error(spec + " holds " + std::to_string(foreign) + " photo(s) this library did not write" +
+                  (shard_worker ? " in its shard's id range (another worker with the same --shard, or this "
+                                  "worker's catalog was made anew)"
+                                : " (shard workers' or another library's)") +
+                  ": indexing into it would overwrite them and its resync would remove them, so nothing was "
+                  "changed. To add photos to that collection, index as a worker of its own: a new library with "
+                  "--shard I/N; to search it, make a reader: viewfinder mirror --library NEW_DIR --store " + spec +
+                  " (or serve --reader --store " + spec + " --root DIR); or give this library a collection of its "
+                  "own (--store milvus://HOST:PORT/NEW_NAME)",
+              ErrorCode::InvalidArgument);
+}
+
+}  // namespace
+
+void LibraryImpl::refuse_foreign_rows(sqlite3* db, const std::string& spec, const std::string& model_identity) const {
+  if (!store::is_remote_store(spec) || is_reader(db)) return;
+  store::RemoteStoreOptions o = remote_options(db);
+  o.id_lo = std::max(o.id_lo, max_allocated_id(db) + 1);
+  o.last_write_unix = static_cast<int64_t>(std::time(nullptr));  // count with Strong consistency
+  if (!model_identity.empty()) o.model_identity = model_identity;
+  if (o.id_lo >= o.id_hi) return;
+  const int64_t foreign = store::make_store(spec, 0, "", o)->count();
+  if (foreign > 0) throw_foreign_rows(spec, foreign, parse_shard(meta_get(db, "shard")).second > 1);
+}
+
 std::unique_ptr<store::VectorStore> LibraryImpl::new_semantic_store(sqlite3* db, int dim, const std::string& faiss_factory) {
   return store::make_store(store_spec(db), dim, faiss_factory, remote_options(db));
 }
 
+// The fields a remote store filters on, read through the catalog's row codec (photo_row.cpp
+// owns the columns and how each is read), then handed over as the store's PhotoScalars.
 std::vector<store::PhotoScalars> read_store_scalars(sqlite3* db, const std::vector<int64_t>& ids) {
   std::vector<store::PhotoScalars> out(ids.size());
-  Stmt s(db, "SELECT path, folder, format, make, model, lens, width, height, capture_unix, gps_lat, gps_lon, rating "
-             "FROM photos WHERE id = ?");
+  const auto& columns = catalog::store_column_names();
+  Stmt s(db, catalog::select_photo_columns_sql(columns, "id = ?"));
   for (size_t i = 0; i < ids.size(); ++i) {
     s.bind(1, ids[i]);
     if (s.step()) {
+      catalog::PhotoRow row;
+      catalog::read_photo_columns(s, columns, row);
+      const PhotoMetadata& m = row.meta;
       store::PhotoScalars& p = out[i];
-      p.path = s.col_text(0);
-      p.folder = s.col_text(1);
-      p.format = s.col_text(2);
-      p.make = s.col_text(3);
-      p.model = s.col_text(4);
-      p.lens = s.col_text(5);
-      p.width = static_cast<int>(s.col_int64(6));
-      p.height = static_cast<int>(s.col_int64(7));
-      if (!s.is_null(8)) p.capture_unix = s.col_int64(8);
-      if (!s.is_null(9) && !s.is_null(10)) {
-        p.gps_lat = s.col_double(9);
-        p.gps_lon = s.col_double(10);
+      p.path = row.path;
+      p.folder = row.folder;
+      p.format = m.format;
+      p.make = m.make;
+      p.model = m.model;
+      p.lens = m.lens;
+      p.width = m.width;
+      p.height = m.height;
+      if (catalog::has_capture_time(m)) p.capture_unix = m.capture_unix;
+      if (m.file_time_unix != 0) p.file_time_unix = m.file_time_unix;  // 0: NULL (no file)
+      if (m.gps_lat && m.gps_lon) {
+        p.gps_lat = m.gps_lat;
+        p.gps_lon = m.gps_lon;
       }
-      if (!s.is_null(11)) p.rating = static_cast<int>(s.col_int64(11));
+      p.rating = m.rating;
+      p.content_hash = m.content_hash;  // a reader tells a changed file by these
+      p.file_size = m.file_size;
+      p.mtime_ns = m.mtime_ns;
     }
     s.reset();
   }
@@ -114,6 +158,12 @@ int64_t LibraryImpl::resync_remote(sqlite3* db, const CatalogState& st) {
   std::vector<int64_t> stored;
   sem_->scan(4096, [&](const int64_t* ids, const float*, int64_t n) { stored.insert(stored.end(), ids, ids + n); });
   std::sort(stored.begin(), stored.end());
+  // Ids above any this library gave out were written by another (shard workers sharing the
+  // collection): never remove them.
+  const int64_t own_max = max_allocated_id(db);
+  const auto foreign = std::upper_bound(stored.begin(), stored.end(), own_max);
+  if (foreign != stored.end())
+    throw_foreign_rows(sem_->describe(), stored.end() - foreign, parse_shard(meta_get(db, "shard")).second > 1);
   std::vector<int64_t> missing, extra;
   std::set_difference(catalog_ids.begin(), catalog_ids.end(), stored.begin(), stored.end(), std::back_inserter(missing));
   std::set_difference(stored.begin(), stored.end(), catalog_ids.begin(), catalog_ids.end(), std::back_inserter(extra));
@@ -123,12 +173,20 @@ int64_t LibraryImpl::resync_remote(sqlite3* db, const CatalogState& st) {
   return static_cast<int64_t>(missing.size() + extra.size());
 }
 
+void LibraryImpl::clear_remote_semantic(sqlite3* db) {
+  if (!sem_) sem_ = store::make_store(store_spec(db), 0, "", remote_options(db));
+  sem_->clear();
+  sem_.reset();
+}
+
 // A remote semantic store: connect (once per spec), and for a writer bring it in step with
 // the catalog when the counts differ (a crash or a Milvus outage between catalog commit
 // and upsert). index.faiss is not used: a stale one is removed so that it is never loaded.
 void LibraryImpl::load_remote_semantic(sqlite3* db, const CatalogState& st, const std::string& spec, bool writer) {
   if (!sem_ || sem_->describe() != spec) sem_ = store::make_store(spec, st.dim, "", remote_options(db));
-  if (writer && sem_->dim() > 0 && sem_->count() != st.sem_count && resync_remote(db, st) > 0) {
+  // A reader library's catalog mirrors the collection (reader_mirror.cpp): the collection
+  // is the source of truth there, so it is never "resynced" from that catalog.
+  if (writer && !is_reader(db) && sem_->dim() > 0 && sem_->count() != st.sem_count && resync_remote(db, st) > 0) {
     Transaction t(wdb_.get());  // as after an index run: readers of the next seconds read Strong
     meta_set(wdb_.get(), "store_write_unix", std::to_string(static_cast<int64_t>(std::time(nullptr))));
     t.commit();

@@ -18,27 +18,6 @@ using dnnl::memory;
 using dt = memory::data_type;
 using tag = memory::format_tag;
 
-// (image, head) pairs per group: the group's fp32 scores [g, T, T] about
-// VF_ATTENTION_SCORE_BYTES (default 2 MiB), so that QK^T, softmax and PV meet them in cache.
-// The whole batch at once (96 pairs at batch 8) was 25 MB of scores streamed three times.
-int64_t pairs_per_group(int64_t pairs, int64_t T) {
-  static const int64_t budget = [] {
-    const char* v = std::getenv("VF_ATTENTION_SCORE_BYTES");
-    return v && std::atoll(v) > 0 ? std::atoll(v) : int64_t{2} << 20;
-  }();
-  return std::clamp<int64_t>(budget / (T * T * 4), 1, pairs);
-}
-
-void run_prim(dnnl::stream& s, const dnnl::primitive& p, const dnnl::primitive_desc_base& pd,
-              std::unordered_map<int, memory> args, const dnnl::engine& eng) {
-  memory scratch;
-  if (pd.scratchpad_desc().get_size() > 0) {
-    scratch = memory(pd.scratchpad_desc(), eng);
-    args.emplace(DNNL_ARG_SCRATCHPAD, scratch);
-  }
-  p.execute(s, args);
-}
-
 }  // namespace
 
 const Attention::Prim& Attention::prim(const char* what, int64_t g, int64_t T, int64_t hd, dt act) const {
@@ -61,25 +40,11 @@ const Attention::Prim& Attention::prim(const char* what, int64_t g, int64_t T, i
     auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(q, kt, out), attr, eng_);
     p->prim = dnnl::matmul(pd);
     p->pd = pd;
-  } else if (w == "pv") {
-    memory::desc pm({g, T, T}, act, tag::abc), v({g, T, hd}, act, tag::abc), out({g, T, hd}, dt::f32, tag::abc);
+  } else {
+    // The context comes out in `act` (bf16: rounded once, as the merge used to round it).
+    memory::desc pm({g, T, T}, act, tag::abc), v({g, T, hd}, act, tag::abc), out({g, T, hd}, act, tag::abc);
     auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(pm, v, out), attr, eng_);
     p->prim = dnnl::matmul(pd);
-    p->pd = pd;
-  } else {
-    memory::desc src({g, T, T}, dt::f32, tag::abc), dst({g, T, T}, act, tag::abc);
-    auto build = [&](const memory::desc& d) {
-      return dnnl::softmax_v2_forward::primitive_desc(
-          dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::softmax_accurate, src,
-                                         d, 2),
-          attr, eng_);
-    };
-    auto pd = build(dst);
-    if (act != dt::f32 && std::string(pd.impl_info_str()).rfind("ref", 0) == 0) {
-      pd = build(src);  // no fast mixed-type kernel: softmax in fp32, then convert
-      p->softmax_to_f32 = true;
-    }
-    p->prim = dnnl::softmax_v2_forward(pd);
     p->pd = pd;
   }
   std::unique_lock lk(mu_);
@@ -87,88 +52,52 @@ const Attention::Prim& Attention::prim(const char* what, int64_t g, int64_t T, i
   return *it->second;
 }
 
-void Attention::run(dnnl::stream& s, const float* qkv, int nimg, int64_t T, int64_t D, void* out, dt act,
+void Attention::run(dnnl::stream&, const void* qkv, int nimg, int64_t T, int64_t D, void* out, dt act,
                     int64_t profile_rows) const {
   const int64_t H = heads_, hd = D / H, pairs = nimg * H;
   const bool bf16 = act == dt::bf16;
-  const int64_t esz = bf16 ? 2 : 4;  // bytes per Q/K/V/P element
-  // Scratch is left uninitialised: every element is written before it is read, and zero-filling
-  // these buffers (several MB per call) was memory traffic for nothing.
-  const int64_t qkv_n = pairs * T * hd * esz / 2;
-  std::unique_ptr<uint16_t[]> q(new uint16_t[qkv_n]), k(new uint16_t[qkv_n]), v(new uint16_t[qkv_n]);
-  std::unique_ptr<float[]> ctx(new float[pairs * T * hd]);
+  const int64_t esz = bf16 ? 2 : 4;  // bytes per Q/K/V/P/context element
+  OpTimer timer("attention", profile_rows);
+  const Prim& qk = prim("qk", 1, T, hd, act);
+  const Prim& pv = prim("pv", 1, T, hd, act);
+  const char* src = static_cast<const char*>(qkv);
+  // One parallel region: each thread takes whole (image, head) pairs and runs Q K^T, the
+  // softmax and P V on its own, with the pair's Q, K, V, scores and context in its own cache
+  // (~0.5 MB at 257 tokens). oneDNN runs single-threaded inside the region. Before, every
+  // step was a region of its own over groups of pairs (three barriers per group, plus a split
+  // and a merge pass over the whole chunk).
+#pragma omp parallel num_threads(threads_)
   {
-    // Split heads: qkv row (b,t) = [q(D) k(D) v(D)] -> [b*H + h, t, hd], converted to `act`.
-    OpTimer t("attn.split", profile_rows, static_cast<double>(pairs) * T * hd * 3 * (4 + esz));
-    char* dst[3] = {reinterpret_cast<char*>(q.get()), reinterpret_cast<char*>(k.get()),
-                    reinterpret_cast<char*>(v.get())};
-#pragma omp parallel for num_threads(threads_) collapse(2) schedule(static)
-    for (int64_t bi = 0; bi < nimg; ++bi)
+    dnnl::stream ts(eng_);
+    // Uninitialised scratch: every element is written before it is read.
+    std::unique_ptr<char[]> q(new char[T * hd * esz]), k(new char[T * hd * esz]), v(new char[T * hd * esz]),
+        ctx(new char[T * hd * esz]);
+    std::unique_ptr<float[]> sc(new float[T * T]);
+    std::unique_ptr<uint16_t[]> p16(new uint16_t[bf16 ? T * T : 1]);
+    memory qm({{1, T, hd}, act, tag::abc}, eng_, q.get());
+    memory ktm({{1, hd, T}, act, memory::dims{T * hd, 1, hd}}, eng_, k.get());
+    memory vm({{1, T, hd}, act, tag::abc}, eng_, v.get()), cm({{1, T, hd}, act, tag::abc}, eng_, ctx.get());
+    memory scm({{1, T, T}, dt::f32, tag::abc}, eng_, sc.get());
+    memory pm = bf16 ? memory({{1, T, T}, dt::bf16, tag::abc}, eng_, p16.get()) : scm;
+#pragma omp for schedule(static)
+    for (int64_t pair = 0; pair < pairs; ++pair) {
+      const int64_t bi = pair / H, h = pair % H;
+      // This head's columns of the qkv rows [q(D) k(D) v(D)] (already `act`).
       for (int64_t t = 0; t < T; ++t) {
-        const float* row = qkv + (bi * T + t) * 3 * D;
-        for (int part = 0; part < 3; ++part)
-          for (int64_t h = 0; h < H; ++h) {
-            const int64_t o = ((bi * H + h) * T + t) * hd;
-            const float* src = row + part * D + h * hd;
-            if (bf16)
-              to_bf16_serial(src, reinterpret_cast<uint16_t*>(dst[part]) + o, hd);
-            else
-              std::memcpy(reinterpret_cast<float*>(dst[part]) + o, src, hd * 4);
-          }
+        const char* row = src + ((bi * T + t) * 3 * D + h * hd) * esz;
+        std::memcpy(q.get() + t * hd * esz, row, hd * esz);
+        std::memcpy(k.get() + t * hd * esz, row + D * esz, hd * esz);
+        std::memcpy(v.get() + t * hd * esz, row + 2 * D * esz, hd * esz);
       }
-  }
-  const int64_t g_full = pairs_per_group(pairs, T);
-  std::unique_ptr<float[]> sc(new float[g_full * T * T]);
-  std::unique_ptr<uint16_t[]> p16(new uint16_t[bf16 ? g_full * T * T : 1]);
-  for (int64_t g0 = 0; g0 < pairs; g0 += g_full) {
-    const int64_t g = std::min(g_full, pairs - g0);
-    char* qg = reinterpret_cast<char*>(q.get()) + g0 * T * hd * esz;
-    char* kg = reinterpret_cast<char*>(k.get()) + g0 * T * hd * esz;
-    char* vg = reinterpret_cast<char*>(v.get()) + g0 * T * hd * esz;
-    memory scm({{g, T, T}, dt::f32, tag::abc}, eng_, sc.get());
-    memory pm = bf16 ? memory({{g, T, T}, dt::bf16, tag::abc}, eng_, p16.get()) : scm;
-    {
-      OpTimer t("attn.qk", profile_rows);
-      const Prim& qk = prim("qk", g, T, hd, act);
-      run_prim(s, qk.prim, qk.pd,
-               {{DNNL_ARG_SRC, memory({{g, T, hd}, act, tag::abc}, eng_, qg)},
-                {DNNL_ARG_WEIGHTS, memory({{g, hd, T}, act, memory::dims{T * hd, 1, hd}}, eng_, kg)},
-                {DNNL_ARG_DST, scm}},
-               eng_);
-      s.wait();
-    }
-    {
-      OpTimer t("attn.softmax", profile_rows, static_cast<double>(g) * T * T * (4 + esz));
-      const Prim& sm = prim("softmax", g, T, hd, act);
-      run_prim(s, sm.prim, sm.pd, {{DNNL_ARG_SRC, scm}, {DNNL_ARG_DST, sm.softmax_to_f32 ? scm : pm}}, eng_);
-      s.wait();
-      if (bf16 && sm.softmax_to_f32) to_bf16(sc.get(), p16.get(), g * T * T, threads_);
-    }
-    {
-      OpTimer t("attn.pv", profile_rows);
-      const Prim& pv = prim("pv", g, T, hd, act);
-      run_prim(s, pv.prim, pv.pd,
-               {{DNNL_ARG_SRC, pm},
-                {DNNL_ARG_WEIGHTS, memory({{g, T, hd}, act, tag::abc}, eng_, vg)},
-                {DNNL_ARG_DST, memory({{g, T, hd}, dt::f32, tag::abc}, eng_, ctx.get() + g0 * T * hd)}},
-               eng_);
-      s.wait();
+      exec(ts, qk.prim, qk.pd, {{DNNL_ARG_SRC, qm}, {DNNL_ARG_WEIGHTS, ktm}, {DNNL_ARG_DST, scm}}, eng_);
+      ts.wait();
+      softmax_rows(sc.get(), T, static_cast<int>(T), bf16 ? p16.get() : nullptr, 1);
+      exec(ts, pv.prim, pv.pd, {{DNNL_ARG_SRC, pm}, {DNNL_ARG_WEIGHTS, vm}, {DNNL_ARG_DST, cm}}, eng_);
+      ts.wait();
+      for (int64_t t = 0; t < T; ++t)
+        std::memcpy(static_cast<char*>(out) + ((bi * T + t) * D + h * hd) * esz, ctx.get() + t * hd * esz, hd * esz);
     }
   }
-  // Merge heads back: [b*H + h, t, hd] -> out row (b,t), columns h*hd..
-  OpTimer t("attn.merge", profile_rows, static_cast<double>(pairs) * T * hd * (4 + esz));
-#pragma omp parallel for num_threads(threads_) collapse(2) schedule(static)
-  for (int64_t bi = 0; bi < nimg; ++bi)
-    for (int64_t t = 0; t < T; ++t) {
-      const int64_t row = bi * T + t;
-      for (int64_t h = 0; h < H; ++h) {
-        const float* src = ctx.get() + ((bi * H + h) * T + t) * hd;
-        if (bf16)
-          to_bf16_serial(src, static_cast<uint16_t*>(out) + row * D + h * hd, hd);
-        else
-          std::memcpy(static_cast<float*>(out) + row * D + h * hd, src, hd * 4);
-      }
-    }
 }
 
 }  // namespace vf::model

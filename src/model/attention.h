@@ -1,5 +1,6 @@
 // Multi-head self-attention of the DINOv2 blocks on oneDNN: per group of (image, head) pairs,
-// scores = Q K^T * hd^-0.5 (batched matmul, fp32 accumulation), softmax, then P V. The groups
+// scores = Q K^T * hd^-0.5 (batched matmul, fp32 accumulation), softmax (fp32, our own
+// vectorised kernel), then P V. The groups
 // are sized so that a group's scores stay in cache (see attention.cpp). In bf16 mode Q, K, V
 // and the softmax output P are bf16 (fp32 accumulation and fp32 softmax), as in HF's bf16
 // autocast; otherwise everything is fp32.
@@ -15,20 +16,31 @@
 
 namespace vf::model {
 
+// Runs a primitive with a scratchpad of its own (primitives are made with
+// scratchpad_mode::user), so concurrent calls on one primitive stay independent.
+inline void exec(dnnl::stream& s, const dnnl::primitive& p, const dnnl::primitive_desc_base& pd,
+                 std::unordered_map<int, dnnl::memory> args, const dnnl::engine& eng) {
+  dnnl::memory scratch;
+  if (pd.scratchpad_desc().get_size() > 0) {
+    scratch = dnnl::memory(pd.scratchpad_desc(), eng);
+    args.emplace(DNNL_ARG_SCRATCHPAD, scratch);
+  }
+  p.execute(s, args);
+}
+
 class Attention {
  public:
   Attention(const dnnl::engine& eng, int heads, int threads) : eng_(eng), heads_(heads), threads_(threads) {}
 
-  // qkv: [nimg*T, 3D] fp32 rows [q | k | v]; out: [nimg*T, D] of type `act` (f32 or bf16),
-  // heads concatenated. `profile_rows` only labels the per-op profile.
-  void run(dnnl::stream& s, const float* qkv, int nimg, int64_t T, int64_t D, void* out,
+  // qkv: [nimg*T, 3D] rows [q | k | v] of type `act` (f32 or bf16); out: [nimg*T, D] of type
+  // `act`, heads concatenated. `profile_rows` only labels the per-op profile.
+  void run(dnnl::stream& s, const void* qkv, int nimg, int64_t T, int64_t D, void* out,
            dnnl::memory::data_type act, int64_t profile_rows) const;
 
  private:
   struct Prim {
     dnnl::primitive_desc_base pd;
     dnnl::primitive prim;
-    bool softmax_to_f32 = false;  // softmax could not write bf16 directly: convert after it
   };
   const Prim& prim(const char* what, int64_t g, int64_t T, int64_t hd, dnnl::memory::data_type act) const;
 

@@ -14,12 +14,26 @@ int64_t Tensor::numel() const {
 namespace model {
 namespace cpu {
 
+namespace {
+// A weight read from the safetensors file only when called (the packed-weights cache may make
+// reading it unnecessary).
+WeightSource lazy_tensor(const SafetensorsFile& st, const std::string& name, std::vector<int64_t> shape) {
+  return [&st, name, shape] { return st.read_f32(name, shape); };
+}
+}  // namespace
+
 CpuEngine::CpuEngine(const EngineParams& params) {
   info_ = inspect_model(params.model_dir, true);
   legacy_offset_ = params.legacy_interpolate_offset;
   threads_ = params.threads > 0 ? params.threads : physical_core_count();
   precision_ = params.precision;
-  if (precision_ == Precision::Auto) precision_ = cpu_has_avx512_bf16() ? Precision::BF16 : Precision::FP32;
+  // auto: int8 where the CPU has AVX512-VNNI (with SmoothQuant it holds cosine >= 0.999 to fp32,
+  // outlier weights included, and is the fastest mode there), else bf16 where it multiplies bf16
+  // natively, else fp32. docs/engine.md, "Precision modes".
+  if (precision_ == Precision::Auto)
+    precision_ = cpu_has_avx512_vnni()   ? Precision::INT8
+                 : cpu_has_avx512_bf16() ? Precision::BF16
+                                         : Precision::FP32;
   act_dt_ = precision_ == Precision::BF16 ? dt::bf16 : precision_ == Precision::INT8 ? dt::s8 : dt::f32;
   if (params.backend != "cpu")
     throw Error("backend '" + params.backend + "' is not available in this build (only cpu)",
@@ -27,52 +41,95 @@ CpuEngine::CpuEngine(const EngineParams& params) {
 
   attention_ = std::make_unique<Attention>(eng_, info_.num_heads, threads_);
   OmpThreadsScope omp(threads_);
+  OpTimer timer("load", 0);
   const std::string wfile = weights_path(info_.model_dir);
   SafetensorsFile st(wfile);
+  // fp32/bf16: the packed weights of an earlier load, when there is a cache file for them.
+  const std::string cache_path =
+      act_dt_ == dt::s8 ? std::string() : PackedWeightsCache::path_for(info_.sha256, to_string(precision_));
+  packed_cache_ = std::make_unique<PackedWeightsCache>(cache_path);
   const int64_t D = info_.hidden_size, P = info_.patch_size, G = info_.image_size / info_.patch_size;
-  const int64_t I = info_.intermediate_size;
   cls_ = st.read_f32("embeddings.cls_token", {1, 1, D});
   pos_ = st.read_f32("embeddings.position_embeddings", {1, 1 + G * G, D});
   if (info_.num_registers > 0) registers_ = st.read_f32("embeddings.register_tokens", {1, info_.num_registers, D});
-  patch_ = pack_linear("patch_embeddings", st.read_f32("embeddings.patch_embeddings.projection.weight", {D, 3, P, P}),
+  patch_ = pack_linear("patch_embeddings", lazy_tensor(st, "embeddings.patch_embeddings.projection.weight", {D, 3, P, P}),
                        static_cast<int>(3 * P * P), static_cast<int>(D),
                        st.read_f32("embeddings.patch_embeddings.projection.bias", {D}), dt::f32);
-  const dt wdt = act_dt_;
+  const bool int8 = act_dt_ == dt::s8;
+  Int8Calibration cal;
+  if (int8) cal = start_int8_calibration();
+  layers_.reserve(info_.num_layers);  // int8 packs in place: primitives are cached by address
   for (int l = 0; l < info_.num_layers; ++l) {
-    const std::string p = "encoder.layer." + std::to_string(l) + ".";
-    Layer L;
-    L.ln1_w = st.read_f32(p + "norm1.weight", {D});
-    L.ln1_b = st.read_f32(p + "norm1.bias", {D});
-    L.ln2_w = st.read_f32(p + "norm2.weight", {D});
-    L.ln2_b = st.read_f32(p + "norm2.bias", {D});
-    // Q, K and V as one [3D, D] matrix: one GEMM instead of three.
-    std::vector<float> wqkv, bqkv;
-    for (const char* n : {"query", "key", "value"}) {
-      auto w = st.read_f32(p + "attention.attention." + n + ".weight", {D, D});
-      auto b = st.read_f32(p + "attention.attention." + n + ".bias", {D});
-      wqkv.insert(wqkv.end(), w.begin(), w.end());
-      bqkv.insert(bqkv.end(), b.begin(), b.end());
-    }
-    L.qkv = pack_linear(p + "qkv", wqkv, static_cast<int>(D), static_cast<int>(3 * D), std::move(bqkv), wdt);
-    L.proj = pack_linear(p + "proj", st.read_f32(p + "attention.output.dense.weight", {D, D}), static_cast<int>(D),
-                         static_cast<int>(D), st.read_f32(p + "attention.output.dense.bias", {D}), wdt);
-    L.proj.scale = st.read_f32(p + "layer_scale1.lambda1", {D});
-    if (info_.swiglu) {
-      L.fc1 = pack_linear(p + "weights_in", st.read_f32(p + "mlp.weights_in.weight", {2 * I, D}), static_cast<int>(D),
-                          static_cast<int>(2 * I), st.read_f32(p + "mlp.weights_in.bias", {2 * I}), wdt);
-      L.fc2 = pack_linear(p + "weights_out", st.read_f32(p + "mlp.weights_out.weight", {D, I}), static_cast<int>(I),
-                          static_cast<int>(D), st.read_f32(p + "mlp.weights_out.bias", {D}), wdt);
+    if (int8) {
+      pack_layer_int8(read_layer(st, l), layers_.emplace_back(), cal);
     } else {
-      L.fc1 = pack_linear(p + "fc1", st.read_f32(p + "mlp.fc1.weight", {I, D}), static_cast<int>(D),
-                          static_cast<int>(I), st.read_f32(p + "mlp.fc1.bias", {I}), wdt);
-      L.fc2 = pack_linear(p + "fc2", st.read_f32(p + "mlp.fc2.weight", {D, I}), static_cast<int>(I),
-                          static_cast<int>(D), st.read_f32(p + "mlp.fc2.bias", {D}), wdt);
+      layers_.push_back(pack_layer(read_layer(st, l), l, act_dt_));
     }
-    L.fc2.scale = st.read_f32(p + "layer_scale2.lambda1", {D});
-    layers_.push_back(std::move(L));
   }
   final_w_ = st.read_f32("layernorm.weight", {D});
   final_b_ = st.read_f32("layernorm.bias", {D});
+  if (!cache_path.empty() && (!packed_cache_->loaded() || packed_cache_missed_)) save_packed_cache(cache_path);
+}
+
+void CpuEngine::save_packed_cache(const std::string& path) const {
+  std::vector<PackedWeightsCache::Entry> entries{{patch_.name, patch_.wdesc, patch_.weights.get_data_handle()}};
+  for (const Layer& L : layers_)
+    for (const PackedLinear* lin : {&L.qkv, &L.proj, &L.fc1, &L.fc2})
+      entries.push_back({lin->name, lin->wdesc, lin->weights.get_data_handle()});
+  PackedWeightsCache::write(path, entries);  // a cache that cannot be written only costs the packing
+}
+
+RawLayer CpuEngine::read_layer(const SafetensorsFile& st, int l) const {
+  const int64_t D = info_.hidden_size, I = info_.intermediate_size;
+  const std::string p = "encoder.layer." + std::to_string(l) + ".";
+  RawLayer r;
+  r.ln1_w = st.read_f32(p + "norm1.weight", {D});
+  r.ln1_b = st.read_f32(p + "norm1.bias", {D});
+  r.ln2_w = st.read_f32(p + "norm2.weight", {D});
+  r.ln2_b = st.read_f32(p + "norm2.bias", {D});
+  // Q, K and V as one [3D, D] matrix: one GEMM instead of three.
+  for (const char* n : {"query", "key", "value"}) {
+    auto b = st.read_f32(p + "attention.attention." + n + ".bias", {D});
+    r.b_qkv.insert(r.b_qkv.end(), b.begin(), b.end());
+  }
+  r.w_qkv = [&st, p, D] {
+    std::vector<float> w;
+    for (const char* n : {"query", "key", "value"}) {
+      auto part = st.read_f32(p + "attention.attention." + n + ".weight", {D, D});
+      w.insert(w.end(), part.begin(), part.end());
+    }
+    return w;
+  };
+  r.w_proj = lazy_tensor(st, p + "attention.output.dense.weight", {D, D});
+  r.b_proj = st.read_f32(p + "attention.output.dense.bias", {D});
+  r.lambda1 = st.read_f32(p + "layer_scale1.lambda1", {D});
+  const std::string in = info_.swiglu ? "mlp.weights_in." : "mlp.fc1.", out = info_.swiglu ? "mlp.weights_out." : "mlp.fc2.";
+  const int64_t hidden = info_.swiglu ? 2 * I : I;
+  r.w_fc1 = lazy_tensor(st, p + in + "weight", {hidden, D});
+  r.b_fc1 = st.read_f32(p + in + "bias", {hidden});
+  r.w_fc2 = lazy_tensor(st, p + out + "weight", {D, I});
+  r.b_fc2 = st.read_f32(p + out + "bias", {D});
+  r.lambda2 = st.read_f32(p + "layer_scale2.lambda1", {D});
+  return r;
+}
+
+// fp32/bf16: each linear layer's weights are read only when the packed-weights cache misses.
+Layer CpuEngine::pack_layer(RawLayer r, int l, dt wdt) {
+  const int D = info_.hidden_size, I = info_.intermediate_size, hidden = info_.swiglu ? 2 * I : I;
+  const std::string p = "encoder.layer." + std::to_string(l) + ".";  // cache entry names
+  Layer L;
+  L.ln1_w = std::move(r.ln1_w);
+  L.ln1_b = std::move(r.ln1_b);
+  L.ln2_w = std::move(r.ln2_w);
+  L.ln2_b = std::move(r.ln2_b);
+  L.qkv = pack_linear(p + "qkv", r.w_qkv, D, 3 * D, std::move(r.b_qkv), wdt);
+  L.proj = pack_linear(p + "proj", r.w_proj, D, D, std::move(r.b_proj), wdt);
+  L.proj.scale = std::move(r.lambda1);
+  const std::string in = info_.swiglu ? "weights_in" : "fc1", out = info_.swiglu ? "weights_out" : "fc2";
+  L.fc1 = pack_linear(p + in, r.w_fc1, D, hidden, std::move(r.b_fc1), wdt);
+  L.fc2 = pack_linear(p + out, r.w_fc2, I, D, std::move(r.b_fc2), wdt);
+  L.fc2.scale = std::move(r.lambda2);
+  return L;
 }
 
 void CpuEngine::gelu_inplace(dnnl::stream& s, float* x, int64_t n) const {
@@ -139,7 +196,8 @@ void CpuEngine::run_block(dnnl::stream& s, const Layer& L, float* x, int nimg, i
   }
   {
     OpTimer t("mm.qkv", R);
-    run_linear(s, L.qkv, M, ln, act_dt_, b.qkv.data(), dt::f32, Epilogue::None);
+    // Q, K and V come out in the matmul input type: attention reads them as such.
+    run_linear(s, L.qkv, M, ln, act_dt_, b.qkv.data(), act_dt_, Epilogue::None);
     s.wait();
   }
   attention_->run(s, b.qkv.data(), nimg, T, D, attn, act_dt_, R);
@@ -168,75 +226,14 @@ void CpuEngine::run_block(dnnl::stream& s, const Layer& L, float* x, int nimg, i
   s.wait();
 }
 
-// int8: per-token dynamic quantisation of every matmul input; attention, LayerNorm, GELU and
-// residuals in fp32.
-void CpuEngine::run_block_int8(dnnl::stream& s, const Layer& L, float* x, int nimg, int64_t T, BlockBuffers& b) const {
-  const int64_t M = nimg * T, D = info_.hidden_size, I = info_.intermediate_size;
-  const double eps = info_.layer_norm_eps;
-  const int64_t R = profile_rows;
-  auto quantize = [&](const float* src, int64_t K) {
-    OpTimer t("quantize", R, static_cast<double>(M) * K * 5);
-    quantize_rows_s8(src, M, static_cast<int>(K), b.q8.data(), b.qscale.data(), threads_);
-  };
-  auto norm = [&](const std::vector<float>& w, const std::vector<float>& bias) {
-    OpTimer t("layernorm", R, static_cast<double>(M) * D * 8);
-    layer_norm_rows(x, M, static_cast<int>(D), w.data(), bias.data(), eps, b.ln32.data(), nullptr, threads_);
-  };
-  norm(L.ln1_w, L.ln1_b);
-  quantize(b.ln32.data(), D);
-  {
-    OpTimer t("mm.qkv", R);
-    run_linear_int8(s, L.qkv, M, b.q8.data(), b.qscale.data(), b.qkv.data(), Epilogue::None);
-  }
-  attention_->run(s, b.qkv.data(), nimg, T, D, b.attn32.data(), dt::f32, R);
-  quantize(b.attn32.data(), D);
-  {
-    OpTimer t("mm.proj+res", R);
-    run_linear_int8(s, L.proj, M, b.q8.data(), b.qscale.data(), x, Epilogue::ScaleAddResidual);
-  }
-  norm(L.ln2_w, L.ln2_b);
-  quantize(b.ln32.data(), D);
-  if (info_.swiglu) {
-    run_linear_int8(s, L.fc1, M, b.q8.data(), b.qscale.data(), b.swi.data(), Epilogue::None);
-    swiglu_gate(b.swi.data(), M, static_cast<int>(I), b.hid32.data(), nullptr, threads_);
-  } else {
-    OpTimer t("mm.fc1+gelu", R);
-    run_linear_int8(s, L.fc1, M, b.q8.data(), b.qscale.data(), b.hid32.data(), Epilogue::Gelu);
-  }
-  quantize(b.hid32.data(), I);
-  OpTimer t("mm.fc2+res", R);
-  run_linear_int8(s, L.fc2, M, b.q8.data(), b.qscale.data(), x, Epilogue::ScaleAddResidual);
-}
-
-ForwardOutputs CpuEngine::forward(const float* pixels, int batch, int height, int width,
-                                  const ForwardRequest& req) const {
-  try {
-    return forward_impl(pixels, batch, height, width, req);
-  } catch (const dnnl::error& e) {
-    throw Error(std::string("inference failed in oneDNN (") + e.what() + ")", ErrorCode::Generic);
-  }
-}
-
-ForwardOutputs CpuEngine::forward_impl(const float* pixels, int batch, int height, int width,
-                                       const ForwardRequest& req) const {
+// Patch conv as a GEMM over im2col rows, then CLS, positions, registers.
+std::vector<float> CpuEngine::embed_tokens(dnnl::stream& s, const float* pixels, int batch, int height,
+                                           int width) const {
   const int P = info_.patch_size, D = info_.hidden_size, R = info_.num_registers;
-  if (batch <= 0) throw Error("forward: batch must be >= 1", ErrorCode::InvalidArgument);
-  if (height < P || width < P)
-    throw Error("forward: input " + std::to_string(height) + "x" + std::to_string(width) +
-                    " is smaller than one patch (" + std::to_string(P) + "px)",
-                ErrorCode::InvalidArgument);
   const int gh = height / P, gw = width / P;
   const int64_t HW = static_cast<int64_t>(gh) * gw, T = 1 + R + HW, M = batch * T;
-  if (T * T * info_.num_heads > (int64_t{1} << 33))
-    throw Error("forward: input " + std::to_string(height) + "x" + std::to_string(width) + " is too large",
-                ErrorCode::TooLarge);
-  OmpThreadsScope omp(threads_);
-  dnnl::stream s(eng_);
-  const bool int8 = act_dt_ == dt::s8;
-  profile_rows = M;
-
-  // ---- embeddings: patch conv as a GEMM over im2col rows, then CLS, positions, registers.
   const int64_t K = 3 * P * P;
+  OpTimer timer("embeddings", M);
   std::vector<float> cols(batch * HW * K), patches(batch * HW * D);
 #pragma omp parallel for num_threads(threads_) collapse(2) schedule(static)
   for (int b = 0; b < batch; ++b)
@@ -264,26 +261,93 @@ ForwardOutputs CpuEngine::forward_impl(const float* pixels, int batch, int heigh
       for (int d = 0; d < D; ++d) dst[d] = src[d] + pe[d];
     }
   }
-  ForwardOutputs out;
-  if (req.embeddings_output) out.embeddings_output = Tensor{{batch, T, D}, x};
+  return x;
+}
 
-  // ---- encoder blocks, layer by layer. Within a layer the images go through a few at a
-  // time: a chunk's activations (LayerNorm output, QKV, scores, MLP hidden) stay in cache,
-  // and the layer's packed weights are reused from cache by every chunk. A whole batch at
-  // once streamed tens of MB per op through memory and made batch 8 slower than batch 1.
-  const int64_t chunk = images_per_chunk(batch, T);
+// Images [first, first + count) of x through every encoder layer, layer by layer. Within a
+// layer the images go through a few at a time: a chunk's activations (LayerNorm output, QKV,
+// scores, MLP hidden) stay in cache, and the layer's packed weights are reused from cache by
+// every chunk. A whole batch at once streamed tens of MB per op through memory and made
+// batch 8 slower than batch 1.
+void CpuEngine::encode_images(dnnl::stream& s, float* x, int64_t first, int64_t count, int64_t T,
+                              Tensor* block0) const {
+  const int64_t D = info_.hidden_size;
+  const int64_t chunk = images_per_chunk(static_cast<int>(count), T);
   BlockBuffers buf(chunk * T, D, info_.intermediate_size, act_dt_, info_.swiglu);
   for (size_t l = 0; l < layers_.size(); ++l) {
-    for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
-      const int nimg = static_cast<int>(std::min<int64_t>(chunk, batch - b0));
-      float* xc = x.data() + b0 * T * D;
-      if (int8)
+    for (int64_t b0 = first; b0 < first + count; b0 += chunk) {
+      const int nimg = static_cast<int>(std::min<int64_t>(chunk, first + count - b0));
+      float* xc = x + b0 * T * D;
+      if (act_dt_ == dt::s8)
         run_block_int8(s, layers_[l], xc, nimg, T, buf);
       else
         run_block(s, layers_[l], xc, nimg, T, buf);
     }
-    if (l == 0 && req.block0_output) out.block0_output = Tensor{{batch, T, D}, x};
+    if (l == 0 && block0) *block0 = Tensor{{count, T, D}, std::vector<float>(x + first * T * D, x + (first + count) * T * D)};
   }
+}
+
+// The encoder blocks on the whole batch. With at least one image per thread, each thread runs
+// whole images through all the layers on its own (oneDNN then runs single-threaded in each):
+// no barrier between ops, and each core keeps its own activations in its own cache. The images
+// left over (batch % threads), a single image, or a request for block 0's output go through
+// layer by layer with all threads on every op.
+void CpuEngine::encode_batch(dnnl::stream& s, float* x, int batch, int64_t T, Tensor* block0) const {
+  const int per_thread = threads_ > 1 && !block0 ? batch / threads_ : 0;
+  if (per_thread > 0) {
+    const int64_t rows = profile_rows;
+    std::exception_ptr error;
+#pragma omp parallel num_threads(threads_)
+    {
+      try {
+        profile_rows = rows;  // thread-local
+        dnnl::stream ts(eng_);
+        // A team smaller than asked (forward() called inside a parallel region) still covers
+        // every share.
+        for (int share = omp_get_thread_num(); share < threads_; share += omp_get_num_threads())
+          encode_images(ts, x, int64_t{share} * per_thread, per_thread, T);
+      } catch (...) {
+#pragma omp critical(vf_engine_error)
+        if (!error) error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+  }
+  const int rest = batch - per_thread * threads_;
+  if (rest > 0) encode_images(s, x, per_thread * threads_, rest, T, block0);
+}
+
+ForwardOutputs CpuEngine::forward(const float* pixels, int batch, int height, int width,
+                                  const ForwardRequest& req) const {
+  try {
+    return forward_impl(pixels, batch, height, width, req);
+  } catch (const dnnl::error& e) {
+    throw Error(std::string("inference failed in oneDNN (") + e.what() + ")", ErrorCode::Generic);
+  }
+}
+
+ForwardOutputs CpuEngine::forward_impl(const float* pixels, int batch, int height, int width,
+                                       const ForwardRequest& req) const {
+  const int P = info_.patch_size, D = info_.hidden_size, R = info_.num_registers;
+  if (batch <= 0) throw Error("forward: batch must be >= 1", ErrorCode::InvalidArgument);
+  if (height < P || width < P)
+    throw Error("forward: input " + std::to_string(height) + "x" + std::to_string(width) +
+                    " is smaller than one patch (" + std::to_string(P) + "px)",
+                ErrorCode::InvalidArgument);
+  const int gh = height / P, gw = width / P;
+  const int64_t HW = static_cast<int64_t>(gh) * gw, T = 1 + R + HW, M = batch * T;
+  if (T * T * info_.num_heads > (int64_t{1} << 33))
+    throw Error("forward: input " + std::to_string(height) + "x" + std::to_string(width) + " is too large",
+                ErrorCode::TooLarge);
+  OmpThreadsScope omp(threads_);
+  dnnl::stream s(eng_);
+  profile_rows = M;
+
+  std::vector<float> x = embed_tokens(s, pixels, batch, height, width);
+  ForwardOutputs out;
+  if (req.embeddings_output) out.embeddings_output = Tensor{{batch, T, D}, x};
+
+  encode_batch(s, x.data(), batch, T, req.block0_output ? &out.block0_output : nullptr);
 
   // ---- final layernorm, only on the rows that the requested outputs need.
   const double eps = info_.layer_norm_eps;

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,6 +18,7 @@
 #include "model/attention.h"
 #include "model/kernels.h"
 #include "model/model_config.h"
+#include "model/packed_cache.h"
 #include "model/profile.h"
 #include "model/safetensors.h"
 #include "viewfinder/engine.h"
@@ -35,6 +38,9 @@ struct PackedLinear {
   std::vector<float> scale;       // layer-scale lambda [N], for residual layers; else empty
   dt wdt = dt::f32;               // packed weight type
   std::vector<float> wscale;      // int8: per-output-channel weight scale (max|W[n,:]|/127)
+  std::vector<int32_t> wsum;      // int8: sum over k of the quantised W[n, k] (zero-point term)
+  std::vector<float> smooth_inv;  // int8: 1/s per input channel (SmoothQuant), applied where the
+                                  // input is quantised; empty when folded into the LayerNorm before
   memory::desc wdesc;             // packed layout
   memory weights;                 // packed data
 };
@@ -44,8 +50,9 @@ enum class Epilogue { None, Gelu, ScaleAddResidual };
 // Activations of one encoder block for a chunk of `rows` tokens; reused by every chunk and layer.
 struct BlockBuffers {
   std::vector<float> ln32, qkv, attn32, hid32, swi, qscale;
-  std::vector<uint16_t> ln16, attn16, hid16;
-  std::vector<int8_t> q8;
+  std::vector<uint16_t> ln16, attn16, hid16, qkv16;  // qkv16: int8's QKV for bf16 attention
+  std::vector<uint8_t> q8;
+  std::vector<int32_t> acc, qzero;  // int8: the s32 GEMM result; the u8 zero point of each row
   BlockBuffers(int64_t rows, int64_t D, int64_t I, memory::data_type act, bool swiglu) : qkv(rows * 3 * D) {
     if (act == memory::data_type::bf16) {
       ln16.resize(rows * D);
@@ -57,8 +64,12 @@ struct BlockBuffers {
       hid32.resize(rows * std::max(I, D));
     }
     if (act == memory::data_type::s8) {
+      attn16.resize(rows * D);  // bf16 attention: its input and output
+      qkv16.resize(rows * 3 * D);
       q8.resize(rows * std::max(I, D));
       qscale.resize(rows);
+      qzero.resize(rows);
+      acc.resize(rows * std::max({3 * D, I, swiglu ? 2 * I : 0}));
     }
     if (swiglu) swi.resize(rows * 2 * I);
   }
@@ -80,6 +91,34 @@ inline thread_local int64_t profile_rows = 0;
 struct Layer {
   std::vector<float> ln1_w, ln1_b, ln2_w, ln2_b;
   PackedLinear qkv, proj, fc1, fc2;  // fc1/fc2 are weights_in/weights_out for SwiGLU
+  // int8: the LayerNorm parameters divided by the SmoothQuant scales of the matmul they feed.
+  std::vector<float> ln1_wq, ln1_bq, ln2_wq, ln2_bq;
+};
+
+// One encoder block's weights as read from the file (fp32, [out, in] row-major), before packing.
+// A weight matrix [N, K] (out, in), read from the model file only when called: the
+// packed-weights cache usually makes reading it unnecessary.
+using WeightSource = std::function<std::vector<float>()>;
+
+// One encoder layer as the model file holds it: the small tensors read, the four weight
+// matrices as sources (valid while the SafetensorsFile lives).
+struct RawLayer {
+  std::vector<float> ln1_w, ln1_b, ln2_w, ln2_b;
+  std::vector<float> b_qkv, b_proj, lambda1, b_fc1, b_fc2, lambda2;
+  WeightSource w_qkv, w_proj, w_fc1, w_fc2;
+};
+
+// The matmul inputs of a block, for the int8 calibration.
+enum class Int8Slot { QKV, Proj, Fc1, Fc2 };
+// Called during the int8 calibration with a matmul's fp32 input, before it is quantised.
+using Int8Fit = std::function<void(Int8Slot, const float* input, int64_t rows)>;
+
+// The int8 calibration's activations: synthetic images run through the blocks packed so far.
+struct Int8Calibration {
+  std::vector<float> x;  // [nimg * T, D]
+  int nimg = 0;
+  int64_t T = 0;
+  std::unique_ptr<BlockBuffers> buf;
 };
 
 struct MatmulEntry {
@@ -107,19 +146,43 @@ class CpuEngine final : public Engine {
                            Pooling pooling) const override;
 
  private:
-  PackedLinear pack_linear(const std::string& name, const std::vector<float>& w_out_in, int K, int N,
+  PackedLinear pack_linear(const std::string& name, const WeightSource& weights, int K, int N,
                            std::vector<float> bias, dt wdt);
+  // Weights already in memory (int8: rewritten by the smoothing), never cached.
+  PackedLinear pack_linear(const std::string& name, std::vector<float>&& weights, int K, int N,
+                           std::vector<float> bias, dt wdt) {
+    return pack_linear(name, WeightSource([&weights] { return std::move(weights); }), K, N, std::move(bias), wdt);
+  }
+  void save_packed_cache(const std::string& path) const;
   const MatmulEntry& linear_prim(const PackedLinear& L, int64_t M, dt src_dt, dt dst_dt, Epilogue ep) const;
   void run_linear(dnnl::stream& s, const PackedLinear& L, int64_t M, const void* src, dt src_dt, void* dst,
                   dt dst_dt, Epilogue ep) const;
-  // int8: src rows quantised per token (q, row_scale); the fp32 result gets
-  // v = acc * row_scale + bias, then out = v (None) or out += lambda * v (ScaleAddResidual).
-  void run_linear_int8(dnnl::stream& s, const PackedLinear& L, int64_t M, const int8_t* q, const float* row_scale,
-                       float* out, Epilogue ep) const;
+  // int8: src rows quantised per token to u8 (q, row_scale, row_zero); the fp32 result is
+  // v = (acc - row_zero * wsum) * row_scale * wscale + bias, then out = v (None) or
+  // out += lambda * v (ScaleAddResidual).
+  // acc: scratch for the GEMM result [M, N].
+  void run_linear_int8(dnnl::stream& s, const PackedLinear& L, int64_t M, const uint8_t* q, const float* row_scale,
+                       const int32_t* row_zero, int32_t* acc, float* out, Epilogue ep) const;
   void gelu_inplace(dnnl::stream& s, float* x, int64_t n) const;
   // One encoder block on `nimg` whole images (rows x[0 .. nimg*T)), in place.
   void run_block(dnnl::stream& s, const Layer& L, float* x, int nimg, int64_t T, BlockBuffers& b) const;
-  void run_block_int8(dnnl::stream& s, const Layer& L, float* x, int nimg, int64_t T, BlockBuffers& b) const;
+  // fit: the calibration hook (load time only), null at run time.
+  void run_block_int8(dnnl::stream& s, const Layer& L, float* x, int nimg, int64_t T, BlockBuffers& b,
+                      const Int8Fit* fit = nullptr) const;
+  RawLayer read_layer(const SafetensorsFile& st, int l) const;
+  Layer pack_layer(RawLayer raw, int l, dt wdt);  // fp32/bf16
+  // int8: packs `L` (in place, at its final address: primitives are cached by it) with
+  // SmoothQuant scales measured on the calibration images, which it then advances by one block.
+  void pack_layer_int8(RawLayer raw, Layer& L, Int8Calibration& cal);
+  Int8Calibration start_int8_calibration() const;
+  // Patch embedding, CLS, positions and registers: the encoder input [batch * T, D].
+  std::vector<float> embed_tokens(dnnl::stream& s, const float* pixels, int batch, int height, int width) const;
+  // The whole batch through the encoder: per-thread images where the batch allows (block0:
+  // layer 0's output, which needs the layer-by-layer path).
+  void encode_batch(dnnl::stream& s, float* x, int batch, int64_t T, Tensor* block0) const;
+  // Images [first, first + count) of x through all the encoder layers (block0: layer 0's output).
+  void encode_images(dnnl::stream& s, float* x, int64_t first, int64_t count, int64_t T,
+                     Tensor* block0 = nullptr) const;
   ForwardOutputs forward_impl(const float* pixels, int batch, int height, int width,
                               const ForwardRequest& request) const;
   std::shared_ptr<const std::vector<float>> pos_embed_for(int h, int w, int height, int width) const;
@@ -131,6 +194,9 @@ class CpuEngine final : public Engine {
   dnnl::engine eng_{dnnl::engine::kind::cpu, 0};
   dt act_dt_ = dt::f32;  // type of the matmul inputs (fp32, or bf16 in BF16 mode)
 
+  // Mapped packed weights of an earlier load (packed_cache.h); the layers below point into it.
+  std::unique_ptr<PackedWeightsCache> packed_cache_;
+  bool packed_cache_missed_ = false;
   std::vector<float> cls_, pos_, registers_;  // [D], [(1+G*G), D], [R, D]
   PackedLinear patch_;                          // [D, 3*P*P], always fp32
   std::vector<Layer> layers_;
@@ -156,16 +222,6 @@ inline dnnl::primitive_attr base_attr() {
   // Per-call scratchpads keep concurrent forward() calls on one primitive independent.
   a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   return a;
-}
-
-inline void exec(dnnl::stream& s, const dnnl::primitive& p, const dnnl::primitive_desc_base& pd,
-          std::unordered_map<int, memory> args, const dnnl::engine& eng) {
-  memory scratch;
-  if (pd.scratchpad_desc().get_size() > 0) {
-    scratch = memory(pd.scratchpad_desc(), eng);
-    args.emplace(DNNL_ARG_SCRATCHPAD, scratch);
-  }
-  p.execute(s, args);
 }
 
 // A cache key for a primitive: its kind and shape.

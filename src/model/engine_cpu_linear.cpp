@@ -2,11 +2,13 @@
 // matmul primitive per shape and epilogue (bias, GELU, layer scale + residual), and the int8
 // path with per-token activation scales. See docs/engine.md.
 #include "model/engine_cpu.h"
+#include "model/quant.h"
 
 namespace vf::model::cpu {
 
-PackedLinear CpuEngine::pack_linear(const std::string& name, const std::vector<float>& w, int K, int N,
+PackedLinear CpuEngine::pack_linear(const std::string& name, const WeightSource& weights, int K, int N,
                                     std::vector<float> bias, dt wdt) {
+  OpTimer timer("load.pack", 0);
   PackedLinear L;
   L.name = name;
   L.K = K;
@@ -16,29 +18,24 @@ PackedLinear CpuEngine::pack_linear(const std::string& name, const std::vector<f
   // Let oneDNN choose the weight layout for a typical token count (one 224px image); the
   // same packed weights then serve every M (see linear_prim).
   const int64_t M = 257;
-  const dt src_dt = wdt;
+  // int8: u8 activations with a zero point per token (see engine_cpu_int8.cpp), s32 results.
+  const dt src_dt = wdt == dt::s8 ? dt::u8 : wdt;
   memory::desc src_md({M, K}, src_dt, tag::ab), w_any({K, N}, wdt, tag::any), b_md({1, N}, dt::f32, tag::ab),
-      dst_md({M, N}, dt::f32, tag::ab);
+      dst_md({M, N}, wdt == dt::s8 ? dt::s32 : dt::f32, tag::ab);
   dnnl::matmul::primitive_desc pd;
   std::vector<int8_t> wq;
+  std::vector<float> w;
   if (wdt == dt::s8) {
+    w = weights();
     // Symmetric per-output-channel weights; the bias is added in fp32 after the GEMM.
     L.wscale.resize(N);
+    L.wsum.resize(N);
     wq.resize(static_cast<size_t>(N) * K);
-    for (int n = 0; n < N; ++n) {
-      float amax = 0;
-      for (int k = 0; k < K; ++k) amax = std::max(amax, std::abs(w[static_cast<size_t>(n) * K + k]));
-      const float sc = amax > 0 ? amax / 127.0f : 1.0f;
-      L.wscale[n] = sc;
-      for (int k = 0; k < K; ++k)
-        wq[static_cast<size_t>(n) * K + k] = static_cast<int8_t>(std::nearbyint(w[static_cast<size_t>(n) * K + k] / sc));
-    }
+    quantize_weights_s8(w.data(), N, K, wq.data(), L.wscale.data(), L.wsum.data(), threads_);
   }
   try {
     if (wdt == dt::s8) {
-      auto attr = base_attr();
-      attr.set_output_scales(2, L.wscale);
-      pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any, dst_md), attr, eng_);
+      pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any, dst_md), base_attr(), eng_);
     } else {
       pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any, b_md, dst_md), base_attr(), eng_);
     }
@@ -48,6 +45,15 @@ PackedLinear CpuEngine::pack_linear(const std::string& name, const std::vector<f
                 ErrorCode::Generic);
   }
   L.wdesc = pd.weights_desc();
+  if (wdt != dt::s8 && packed_cache_) {
+    // Packed before for exactly this layout: use the mapped file in place (read-only).
+    if (const void* cached = packed_cache_->find(name, L.wdesc)) {
+      L.weights = memory(L.wdesc, eng_, const_cast<void*>(cached));
+      return L;
+    }
+    packed_cache_missed_ = true;
+  }
+  if (wdt != dt::s8) w = weights();
   L.weights = memory(L.wdesc, eng_);
   // W is [out, in] row-major, i.e. the [K, N] matrix in "ba" order.
   memory plain = wdt == dt::s8 ? memory({{K, N}, dt::s8, tag::ba}, eng_, wq.data())
@@ -72,7 +78,6 @@ const MatmulEntry& CpuEngine::linear_prim(const PackedLinear& L, int64_t M, dt s
   auto build = [&](bool fuse_residual) {
     auto attr = base_attr();
     if (L.wdt == dt::s8) {
-      attr.set_output_scales(2, L.wscale);
       try {
         entry->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, L.wdesc, dst_md), attr, eng_);
         entry->reorder_weights = false;
@@ -139,24 +144,6 @@ void CpuEngine::run_linear(dnnl::stream& s, const PackedLinear& L, int64_t M, co
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n) x[m * N + n] += lambda[n] * tmp[m * N + n];
   }
-}
-
-void CpuEngine::run_linear_int8(dnnl::stream& s, const PackedLinear& L, int64_t M, const int8_t* q,
-                                const float* row_scale, float* out, Epilogue ep) const {
-  const MatmulEntry& e = linear_prim(L, M, dt::s8, dt::f32, Epilogue::None);
-  std::unique_ptr<float[]> acc(new float[static_cast<size_t>(M) * L.N]);  // fully written by the GEMM
-  memory src_m({{M, L.K}, dt::s8, tag::ab}, eng_, const_cast<int8_t*>(q));
-  memory dst_m({{M, L.N}, dt::f32, tag::ab}, eng_, acc.get());
-  memory w = L.weights;
-  if (e.reorder_weights) {
-    w = memory(e.pd.weights_desc(), eng_);
-    dnnl::reorder(L.weights, w).execute(s, const_cast<memory&>(L.weights), w);
-  }
-  exec(s, e.prim, e.pd, {{DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst_m}}, eng_);
-  s.wait();
-  int8_epilogue(acc.get(), M, L.N, row_scale, L.bias.data(),
-                ep == Epilogue::ScaleAddResidual ? L.scale.data() : nullptr, out, threads_);
-  if (ep == Epilogue::Gelu) gelu_inplace(s, out, M * L.N);
 }
 
 }  // namespace vf::model::cpu

@@ -16,14 +16,15 @@
 #include "model/model_config.h"
 
 namespace vf::model {
-namespace {
 
-std::filesystem::path cache_dir() {
+std::filesystem::path model_cache_dir() {
   if (const char* d = std::getenv("VF_CACHE_DIR"); d && *d) return d;
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::filesystem::path(x) / "viewfinder";
   if (const char* h = std::getenv("HOME"); h && *h) return std::filesystem::path(h) / ".cache" / "viewfinder";
   return {};
 }
+
+namespace {
 
 struct FileKey {
   std::string path;
@@ -39,7 +40,7 @@ std::string sha256_file_cached(const std::string& path_in) {
   std::error_code ec;
   const std::filesystem::path real = std::filesystem::canonical(path_in, ec);
   struct stat st {};
-  const std::filesystem::path dir = cache_dir();
+  const std::filesystem::path dir = model_cache_dir();
   if (ec || dir.empty() || ::stat(real.c_str(), &st) != 0 || real.string().find_first_of("\t\n") != std::string::npos)
     return sha256_file(path_in);
   FileKey key{real.string(), static_cast<long long>(st.st_size),

@@ -1,20 +1,14 @@
 #include "model/kernels.h"
 
 #include <algorithm>
+#include <bit>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <cmath>
 #include <cstring>
 
 namespace vf::model {
-
-// The library is built for the baseline x86-64 ISA; these clones let the same loops use
-// AVX-512 / AVX2 where the CPU has them (the dispatch happens once, through an ifunc).
-// Not under ThreadSanitizer: ifunc resolvers run during relocation, before the TSan runtime
-// is up, and the instrumented resolver crashes the program at start (-DVF_TSAN=ON).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
-#define VF_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VF_CLONES
-#endif
 
 namespace {
 
@@ -59,6 +53,88 @@ VF_CLONES void layer_norm_row(const float* x, int D, const float* w, const float
 VF_CLONES void to_bf16_span(const float* x, uint16_t* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = bf16_rne(x[i]);
 }
+
+// exp(x) for x <= 0 (Cephes expf: range reduction by ln 2, degree-6 polynomial, relative
+// error ~1e-7); below -87 it flushes to ~1e-38.
+constexpr float kExpP[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                            4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+
+inline float exp_nonpositive(float x) {
+  x = std::max(x, -87.0f);
+  const float n = std::floor(x * kLog2e + 0.5f);
+  const float r = x - n * kLn2Hi - n * kLn2Lo;
+  float p = kExpP[0];
+  for (int i = 1; i < 6; ++i) p = p * r + kExpP[i];
+  return (p * r * r + r + 1.0f) * std::bit_cast<float>(static_cast<int32_t>(n + 127.0f) << 23);
+}
+
+// One softmax row; x keeps the exponentials, the normalised row goes to x (fp32) or y16.
+void softmax_row_scalar(float* x, int n, uint16_t* y16) {
+  float m = x[0];
+  for (int i = 1; i < n; ++i) m = std::max(m, x[i]);
+  float total = 0;
+  for (int i = 0; i < n; ++i) total += x[i] = exp_nonpositive(x[i] - m);
+  const float inv = 1.0f / total;
+  for (int i = 0; i < n; ++i)
+    if (y16)
+      y16[i] = bf16_rne(x[i] * inv);
+    else
+      x[i] *= inv;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define VF_HAVE_AVX512_SOFTMAX 1  // AVX-512F/BW/VL, chosen at run time (softmax_rows)
+__attribute__((target("avx512f"))) inline __m512 exp_nonpositive16(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(kLog2e), _mm512_set1_ps(0.5f)),
+                                        _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
+  __m512 p = _mm512_set1_ps(kExpP[0]);
+  for (int i = 1; i < 6; ++i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExpP[i]));
+  const __m512 e = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(e, n);
+}
+
+// bf16 round-to-nearest-even of 16 finite floats.
+__attribute__((target("avx512f"))) inline __m256i bf16_rne16(__m512 v) {
+  const __m512i x = _mm512_castps_si512(v);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(x, 16), _mm512_set1_epi32(1));
+  const __m512i r = _mm512_add_epi32(_mm512_add_epi32(x, _mm512_set1_epi32(0x7fff)), lsb);
+  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void softmax_row_avx512(float* x, int n, uint16_t* y16) {
+  const int full = n & ~15;
+  const __mmask16 tail = static_cast<__mmask16>((1u << (n - full)) - 1);
+  const __m512 lowest = _mm512_set1_ps(-3.0e38f);
+  __m512 vm = lowest;
+  for (int i = 0; i < full; i += 16) vm = _mm512_max_ps(vm, _mm512_loadu_ps(x + i));
+  vm = _mm512_max_ps(vm, _mm512_mask_loadu_ps(lowest, tail, x + full));
+  const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(vm));
+  __m512 sum = _mm512_setzero_ps();
+  for (int i = 0; i < full; i += 16) {
+    const __m512 e = exp_nonpositive16(_mm512_sub_ps(_mm512_loadu_ps(x + i), m));
+    _mm512_storeu_ps(x + i, e);
+    sum = _mm512_add_ps(sum, e);
+  }
+  if (tail) {
+    const __m512 e = exp_nonpositive16(_mm512_sub_ps(_mm512_mask_loadu_ps(m, tail, x + full), m));
+    _mm512_mask_storeu_ps(x + full, tail, e);
+    sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(tail, e));
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+  for (int i = 0; i < n; i += 16) {
+    const __mmask16 k = i < full ? static_cast<__mmask16>(0xffff) : tail;
+    const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), inv);
+    if (y16)
+      _mm256_mask_storeu_epi16(y16 + i, k, bf16_rne16(v));
+    else
+      _mm512_mask_storeu_ps(x + i, k, v);
+  }
+}
+#endif
 
 void swiglu_row(const float* u, int h, float* o32, uint16_t* o16) {
   for (int j = 0; j < h; ++j) {
@@ -138,6 +214,11 @@ void layer_norm_rows(const float* x, int64_t rows, int D, const float* w, const 
     layer_norm_row(x + r * D, D, w, b, eps, y_f32 ? y_f32 + r * D : nullptr, y_bf16 ? y_bf16 + r * D : nullptr);
 }
 
+void layer_norm_row_serial(const float* x, int D, const float* w, const float* b, double eps, float* y_f32,
+                           uint16_t* y_bf16) {
+  layer_norm_row(x, D, w, b, eps, y_f32, y_bf16);
+}
+
 void to_bf16_serial(const float* x, uint16_t* y, int64_t n) { to_bf16_span(x, y, n); }
 
 void to_bf16(const float* x, uint16_t* y, int64_t n, int threads) {
@@ -147,6 +228,24 @@ void to_bf16(const float* x, uint16_t* y, int64_t n, int threads) {
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t begin = c * chunk;
     to_bf16_span(x + begin, y + begin, std::min(chunk, n - begin));
+  }
+}
+
+void softmax_rows(float* x, int64_t rows, int n, uint16_t* y_bf16, int threads) {
+#ifdef VF_HAVE_AVX512_SOFTMAX
+  static const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                             __builtin_cpu_supports("avx512vl");
+#endif
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && rows > 16)
+  for (int64_t r = 0; r < rows; ++r) {
+    uint16_t* y = y_bf16 ? y_bf16 + r * n : nullptr;
+#ifdef VF_HAVE_AVX512_SOFTMAX
+    if (avx512) {
+      softmax_row_avx512(x + r * n, n, y);
+      continue;
+    }
+#endif
+    softmax_row_scalar(x + r * n, n, y);
   }
 }
 
@@ -179,42 +278,6 @@ std::vector<float> interpolate_pos_grid(const float* src, int M, int D, int oh, 
       }
     }
   return out;
-}
-
-}  // namespace vf::model
-
-namespace vf::model {
-
-namespace {
-
-VF_CLONES void quantize_row(const float* x, int K, int8_t* q, float* scale) {
-  float amax = 0;
-  for (int k = 0; k < K; ++k) amax = std::max(amax, std::abs(x[k]));
-  const float s = amax > 0 ? amax / 127.0f : 1.0f;
-  const float inv = 1.0f / s;
-  for (int k = 0; k < K; ++k) q[k] = static_cast<int8_t>(std::nearbyint(x[k] * inv));
-  *scale = s;
-}
-
-VF_CLONES void epilogue_row(const float* acc, int N, float rs, const float* bias, const float* lambda, float* out) {
-  if (lambda) {
-    for (int n = 0; n < N; ++n) out[n] += lambda[n] * (acc[n] * rs + bias[n]);
-  } else {
-    for (int n = 0; n < N; ++n) out[n] = acc[n] * rs + bias[n];
-  }
-}
-
-}  // namespace
-
-void quantize_rows_s8(const float* x, int64_t rows, int K, int8_t* q, float* scale, int threads) {
-#pragma omp parallel for num_threads(threads) schedule(static) if (rows > 16)
-  for (int64_t r = 0; r < rows; ++r) quantize_row(x + r * K, K, q + r * K, scale + r);
-}
-
-void int8_epilogue(const float* acc, int64_t M, int N, const float* row_scale, const float* bias,
-                   const float* lambda, float* out, int threads) {
-#pragma omp parallel for num_threads(threads) schedule(static) if (M > 16)
-  for (int64_t m = 0; m < M; ++m) epilogue_row(acc + m * N, N, row_scale[m], bias, lambda, out + m * N);
 }
 
 }  // namespace vf::model

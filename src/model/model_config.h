@@ -1,6 +1,7 @@
 // Reading and validating a Hugging Face DINOv2 model directory (internal to src/model).
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@ std::string sha256_file(const std::string& path);
 // sha256_file(), remembered by (path, size, mtime, inode) in a small cache file under the
 // user's cache directory (see hash_cache.cpp); a changed file is hashed again.
 std::string sha256_file_cached(const std::string& path);
+// $VF_CACHE_DIR, else $XDG_CACHE_HOME/viewfinder, else ~/.cache/viewfinder; empty if none.
+std::filesystem::path model_cache_dir();
 std::string weights_path(const std::string& model_dir);
 bool cpu_has_avx512_bf16();
 bool cpu_has_avx512_vnni();

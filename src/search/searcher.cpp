@@ -227,6 +227,12 @@ Searcher::Impl::QueryVectors Searcher::Impl::build_query(const SearchQuery& q, S
   // Colour target: an explicit palette wins; otherwise the examples' mean histogram.
   std::vector<float> col_q;
   if (!q.colors.empty()) {
+    // A library with photos but no histograms (a reader of a Milvus collection) would
+    // answer a palette search with nothing: say why instead.
+    if (!lib.color_store() && lib.semantic_store())
+      throw Error("this library holds no colour histograms (a reader mirrors only what a Milvus collection keeps): "
+                  "search colours on a library that indexed its photos",
+                  ErrorCode::InvalidArgument);
     std::vector<std::array<uint8_t, 3>> rgb;
     for (const auto& c : q.colors) rgb.push_back(search::parse_hex_color(c));
     auto h = search::palette_histogram(rgb);
@@ -262,10 +268,10 @@ std::vector<int64_t> Searcher::Impl::gather_candidates(const SearchQuery& q, con
     // One list (alpha 0 or 1): its ranking is already by the exact score of that side, a small
     // margin covers fp16 rounding. Two lists: deeper, since the fused order can differ from both.
     const bool both = alpha > 0 && alpha < 1;
-    // A compressed (PQ) index only proposes candidates: re-rank at least 100 exactly, which
-    // bench/run scale measured to keep recall@10 >= 0.99 at 1M (docs/scale.md).
+    // A compressed (PQ) index, FAISS's or Milvus's, only proposes candidates: re-rank at least
+    // 100 exactly, which bench/run scale measured to keep recall@10 >= 0.99 at 1M (docs/scale.md).
     const store::VectorStore* sem_store = lib.semantic_store();
-    const bool compressed = sem_store && sem_store->describe().find(",PQ") != std::string::npos;
+    const bool compressed = sem_store && sem_store->lossy_scores();
     const size_t floor = compressed ? 100 : 0;
     const int n_cand = static_cast<int>(std::max(floor, both ? std::max<size_t>(need * 4, 100) : need * 2 + 10));
     std::unordered_set<int64_t> seen;

@@ -38,15 +38,18 @@ std::string lower_stem(const std::string& path) {
   return s;
 }
 
-// Sharpness and exposure of one photo's stored preview (or the file when it has none).
+// Sharpness and exposure of one photo's stored preview, or of the file reduced to the preview's
+// size when it has none (previews are made at indexing only with `index --previews`): the same
+// scale either way, so frames with and without a preview compare.
 void measure(const Library& library, const Row& row, StackMember& m) {
-  std::string source = row.path;
-  if (auto rec = library.photo(row.id); rec && !rec->preview_path.empty() &&
-                                        std::filesystem::exists(rec->preview_path))
-    source = rec->preview_path;
+  constexpr int kPreviewEdge = 1280;
   RgbImage img;
   try {
-    img = decode_rgb(source, 0);
+    if (auto rec = library.photo(row.id); rec && !rec->preview_path.empty() &&
+                                          std::filesystem::exists(rec->preview_path))
+      img = decode_rgb(rec->preview_path, 0);
+    else
+      img = decode_preview_rgb(row.path, kPreviewEdge);
   } catch (const std::exception&) {
     return;  // unmeasured: scores 0, never the pick unless alone
   }

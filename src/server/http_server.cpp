@@ -434,6 +434,7 @@ int serve(const ServerParams& params) {
   server::add_library_routes(routes);
   routes.get(".*", server::static_file, {.any = true});
   server::install_cross_cutting(*svr, state, routes);
+  server::start_reader_refresh(state);
 
   log_startup(state, bind_port(*svr, params));
   std::atomic<bool> done{false};

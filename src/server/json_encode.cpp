@@ -3,61 +3,34 @@
 #include <sstream>
 
 #include "server/server_util.h"
+#include "viewfinder/photo_json.h"
 #include "viewfinder/text.h"
 
 namespace vf::server {
 
 namespace {
 
-template <class T>
-json opt(const std::optional<T>& v) {
-  return v ? json(*v) : json(nullptr);
+// The URLs of a photo's files (the file routes in routes_photos.cpp).
+void put_file_urls(json& j, int64_t id) {
+  std::string base = "/api/photos/" + std::to_string(id);
+  j["thumb_url"] = base + "/thumb";
+  j["preview_url"] = base + "/preview";
+  j["original_url"] = base + "/original";
 }
 
 }  // namespace
 
 json photo_summary(const PhotoRecord& p) {
-  const auto& m = p.meta;
-  std::string id = std::to_string(p.id);
-  json j = {{"id", p.id},
-            {"name", basename_of(p.path)},
-            {"format", m.format},
-            {"width", m.width},
-            {"height", m.height},
-            {"capture_time", m.capture_time},
-            // The file's modification time, never a capture time ("" when unknown).
-            {"file_time", m.file_time},
-            {"make", m.make},
-            {"model", m.model},
-            {"lens", m.lens},
-            {"rating", m.rating ? json(*m.rating) : json(nullptr)},
-            {"thumb_url", "/api/photos/" + id + "/thumb"},
-            {"preview_url", "/api/photos/" + id + "/preview"},
-            {"original_url", "/api/photos/" + id + "/original"}};
-  put_path(j, "path", p.path);  // + path_bytes (base64) when the name is not UTF-8
-  put_path(j, "folder", p.folder);
+  json j = json::object();
+  put_photo_summary(j, p);  // the form the CLI's --json shares (viewfinder/photo_json.h)
+  put_file_urls(j, p.id);
   return j;
 }
 
 json photo_detail(const PhotoRecord& p) {
-  json j = photo_summary(p);
-  const auto& m = p.meta;
-  j["mime"] = m.mime;
-  j["file_size"] = m.file_size;
-  j["content_hash"] = m.content_hash;
-  j["stored_width"] = m.stored_width;
-  j["stored_height"] = m.stored_height;
-  j["orientation"] = m.orientation;
-  j["capture_offset"] = m.capture_offset;
-  j["capture_time_source"] = m.capture_time_source;
-  j["capture_unix"] = m.capture_unix;
-  j["focal_length_mm"] = opt(m.focal_length_mm);
-  j["aperture_f"] = opt(m.aperture_f);
-  j["exposure_s"] = opt(m.exposure_s);
-  j["iso"] = opt(m.iso);
-  j["gps"] = m.gps_lat && m.gps_lon ? json{{"lat", *m.gps_lat}, {"lon", *m.gps_lon}, {"alt", opt(m.gps_alt)}}
-                                    : json(nullptr);
-  j["keywords"] = m.keywords;
+  json j = json::object();
+  put_photo_detail(j, p);
+  put_file_urls(j, p.id);
   return j;
 }
 
@@ -94,7 +67,8 @@ json info_json(const LibraryInfo& i) {
           {"index_bytes", i.index_bytes},
           {"thumbs_bytes", i.thumbs_bytes},
           {"index_memory_bytes", i.index_memory_bytes},
-          {"last_indexed", i.last_indexed}};
+          {"last_indexed", i.last_indexed},
+          {"reader", i.reader}};
 }
 
 json filter_matches_json(const SearchResults& r) {

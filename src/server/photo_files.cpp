@@ -29,6 +29,15 @@ const std::vector<int>& thumb_sizes() {
 
 void add_thumb_features(json& health) { health["features"]["thumb_sizes"] = thumb_sizes(); }
 
+void require_inside_roots(ServerState& s, const std::vector<std::string>& roots, const PhotoRecord& rec) {
+  auto real = real_path(rec.path);
+  if (!real) return;
+  for (auto& r : roots)
+    if (path_within(*real, r)) return;
+  s.log.line("refused: photo " + std::to_string(rec.id) + " resolves outside the library: " + *real);
+  throw HttpError{403, "the file of photo " + std::to_string(rec.id) + " resolves outside the library"};
+}
+
 std::string read_photo_file(ServerState& s, const Generation& g, const PhotoRecord& rec, const std::string& path,
                             bool original) {
   const std::string id = std::to_string(rec.id);
@@ -104,6 +113,18 @@ Reply jpeg_reply(std::string body) {
   return reply;
 }
 
+fs::path cached_size_path(const Generation& g, const std::string& hash, int size) {
+  return fs::path(g.thumbs_root) / "thumbs" / hash.substr(0, 2) / (hash + "." + std::to_string(size) + ".jpg");
+}
+
+// The preview made at indexing, else one made on first view and cached; "" when neither exists.
+std::string preview_source(const Generation& g, const PhotoRecord& rec, int size) {
+  if (!rec.preview_path.empty() || size >= kPreviewSize) return rec.preview_path;
+  const fs::path made = cached_size_path(g, rec.meta.content_hash, kPreviewSize);
+  std::error_code ec;
+  return fs::is_regular_file(made, ec) ? made.string() : std::string();
+}
+
 // A cache miss: from the preview, or from the original when the preview is too small.
 Reply make_sized_thumb(ServerState& s, const Generation& g, const PhotoRecord& rec, int size, const fs::path& cached) {
   const std::string id = std::to_string(rec.id);
@@ -111,8 +132,8 @@ Reply make_sized_thumb(ServerState& s, const Generation& g, const PhotoRecord& r
   const int want = original_long > 0 ? std::min(size, original_long) : size;
   std::vector<uint8_t> jpeg;
   int source_long = 0;
-  if (!rec.preview_path.empty()) {
-    const std::string preview = read_photo_file(s, g, rec, rec.preview_path, false);
+  if (const std::string source = preview_source(g, rec, size); !source.empty()) {
+    const std::string preview = read_photo_file(s, g, rec, source, false);
     jpeg = resized_jpeg(reinterpret_cast<const uint8_t*>(preview.data()), preview.size(), "preview of photo " + id,
                         size, &source_long);
   }
@@ -139,14 +160,16 @@ Reply sized_thumb(ServerState& s, const Generation& g, const PhotoRecord& rec, c
     for (int n : sizes) list += (list.empty() ? "" : ", ") + std::to_string(n);
     throw HttpError{400, "size must be one of " + list + " (GET /api/health lists them as features.thumb_sizes)"};
   }
-  const std::string id = std::to_string(rec.id);
-  if (size == sizes.front()) {  // the indexer's own thumbnail
-    if (rec.thumb_path.empty()) throw HttpError{404, "photo " + id + " has no cached thumb"};
+  if (size == sizes.front() && !rec.thumb_path.empty())  // the indexer's own thumbnail
     return jpeg_reply(read_photo_file(s, g, rec, rec.thumb_path, false));
-  }
+  return resized_photo(s, g, rec, size);
+}
+
+Reply resized_photo(ServerState& s, const Generation& g, const PhotoRecord& rec, int size) {
+  const std::string id = std::to_string(rec.id);
   const std::string& hash = rec.meta.content_hash;
   if (hash.size() < 3) throw HttpError{404, "photo " + id + " has no content hash; re-index"};
-  const fs::path cached = fs::path(g.thumbs_root) / "thumbs" / hash.substr(0, 2) / (hash + "." + std::to_string(size) + ".jpg");
+  const fs::path cached = cached_size_path(g, hash, size);
   std::error_code ec;
   if (fs::is_regular_file(cached, ec)) return jpeg_reply(read_photo_file(s, g, rec, cached.string(), false));
 

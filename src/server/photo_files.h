@@ -19,6 +19,12 @@ const std::vector<int>& thumb_sizes();
 // Adds features.thumb_sizes to a /api/health answer.
 void add_thumb_features(json& health);
 
+// The containment rule of originals holds for everything derived from one: a photo whose
+// file resolves outside the library roots (a symlink to elsewhere) shows no preview,
+// thumbnail, metadata or heatmap, and is no region query either: 403, logged. (A file that is
+// gone resolves to nothing: its thumbnail stays.)
+void require_inside_roots(ServerState& s, const std::vector<std::string>& roots, const PhotoRecord& rec);
+
 // Reads a file of photo `rec`: `path` must resolve (realpath) inside the library roots when
 // `original`, else inside the library directory (cached thumbnails and previews); it must be a
 // regular file, and an original must still have the catalog's size and mtime. Throws HttpError
@@ -30,5 +36,12 @@ std::string read_photo_file(ServerState& s, const Generation& g, const PhotoReco
 // from the cached preview (or the original when the preview is smaller than that), cached as
 // thumbs/<hh>/<content hash>.<N>.jpg. N not in thumb_sizes() -> 400.
 Reply sized_thumb(ServerState& s, const Generation& g, const PhotoRecord& rec, const std::string& size_param);
+
+// A JPEG of the photo with long edge min(size, original long edge), made from the cached
+// preview or the original and cached as above. Also the thumbnail and preview of a photo the
+// catalog has none for: previews by default (the indexer makes them only with `index
+// --previews`), and everything in a reader library (its rows come from a Milvus collection).
+Reply resized_photo(ServerState& s, const Generation& g, const PhotoRecord& rec, int size);
+inline constexpr int kPreviewSize = 1280;  // the long edge of previews (the indexer's and ours)
 
 }  // namespace vf::server

@@ -13,7 +13,7 @@ std::optional<Region> region_from_json(const json& q);
 
 // Runs `q` for `region` of its single query picture (one upload or one id); 400 when the
 // query has more or fewer pictures. region_ms: time spent on the region stage.
-SearchResults region_search(Generation& g, int slot, const SearchQuery& q, const Region& region,
+SearchResults region_search(ServerState& s, Generation& g, int slot, const SearchQuery& q, const Region& region,
                             double& region_ms);
 
 }  // namespace vf::server

@@ -14,6 +14,9 @@ void add_duplicate_routes(RouteTable& routes);   // routes_duplicates.cpp: /api/
 void add_cluster_routes(RouteTable& routes);     // routes_clusters.cpp: /api/clusters
 void add_explain_routes(RouteTable& routes);     // routes_explain.cpp: /api/explain
 void add_stack_routes(RouteTable& routes);       // routes_stacks.cpp: /api/stacks
+// A reader library served with reader_refresh_s > 0: syncs it from its collection every so
+// often, as POST /api/index does (routes_library.cpp). ServerState's destructor stops it.
+void start_reader_refresh(ServerState& s);
 
 // The query of POST /api/search (a JSON body, a multipart form or query parameters) without
 // running it; `uploads` receives the form's image parts, unchecked; `region`, when given,

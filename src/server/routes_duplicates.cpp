@@ -22,16 +22,7 @@ json duplicate_groups_json(const Library& library, const std::vector<DupeGroup>&
       json s;
       if (auto rec = library.photo(mem.id)) s = photo_summary(*rec);
       else s = {{"id", mem.id}, {"path", mem.path}};
-      s["similarity"] = round_to(mem.similarity, 4);
-      s["keeper"] = mem.id == grp.keeper;
-      s["relation"] = mem.relation;
-      s["evidence"] = mem.evidence;
-      s["format"] = mem.format;
-      s["width"] = mem.width;
-      s["height"] = mem.height;
-      s["file_size"] = mem.file_size;
-      if (mem.phash_distance >= 0) s["phash_distance"] = mem.phash_distance;
-      if (mem.copy_of) s["copy_of"] = mem.copy_of, s["copy_kind"] = mem.copy_kind;
+      put_dupe_evidence(s, mem, grp.keeper);
       members.push_back(s);
     }
     photos += int64_t(grp.members.size());

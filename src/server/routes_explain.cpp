@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/time_util.h"
+#include "server/photo_files.h"
 #include "server/region_query.h"
 #include "server/routes.h"
 #include "server/server_util.h"
@@ -35,8 +36,12 @@ Reply explain(ServerState& s, const Request& req) {
   std::optional<Region> region;
   if (p.count("region") && !p["region"].empty()) region = parse_region(p["region"]);
   auto g = s.gen();
-  for (int64_t id : {photo, query})
-    if (id && !g->library->photo(id)) throw HttpError{404, "no photo with id " + std::to_string(id)};
+  for (int64_t id : {photo, query}) {
+    if (!id) continue;
+    auto rec = g->library->photo(id);
+    if (!rec) throw HttpError{404, "no photo with id " + std::to_string(id)};
+    require_inside_roots(s, g->roots, *rec);  // its pixels are read, as for a preview
+  }
   return s.limited([&](int, double queue_ms) {
     auto t0 = Clock::now();
     Explainer& ex = g->explain();
@@ -79,7 +84,7 @@ std::optional<Region> region_from_json(const json& q) {
   return out;
 }
 
-SearchResults region_search(Generation& g, int slot, const SearchQuery& q, const Region& region,
+SearchResults region_search(ServerState& s, Generation& g, int slot, const SearchQuery& q, const Region& region,
                             double& region_ms) {
   size_t pictures = q.positive_ids.size() + q.positive_bytes.size() + q.positive_files.size();
   if (pictures != 1 || !q.negative_ids.empty())
@@ -90,6 +95,7 @@ SearchResults region_search(Generation& g, int slot, const SearchQuery& q, const
   if (!q.positive_ids.empty()) {
     auto rec = g.library->photo(q.positive_ids[0]);
     if (!rec) throw HttpError{404, "no photo with id " + std::to_string(q.positive_ids[0])};
+    require_inside_roots(s, g.roots, *rec);
     picture = load_display_picture(*rec, 1280);
     if (q.exclude_query_ids) exclude = rec->id;
   } else {

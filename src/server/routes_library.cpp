@@ -62,25 +62,52 @@ Reply index_status(ServerState& s, const Request&) {
   return json_reply(j);
 }
 
-// The re-index thread: indexes the roots with a writable library, then swaps the server's
-// library for the new state.
-void run_index_job(ServerState& s, const std::vector<std::string>& roots) {
+// What a reader library's sync did, in the shape of an index report (scanned = rows in the
+// collection, added/changed = catalog rows written, deleted = rows gone from it).
+IndexReport mirror_as_index_report(const MirrorReport& m) {
+  IndexReport r;
+  r.scanned = m.photos;
+  r.added = m.added;
+  r.changed = m.changed;
+  r.deleted = m.removed;
+  r.unchanged = m.photos - m.added - m.changed;
+  r.seconds = m.seconds;
+  return r;
+}
+
+// The re-index thread: indexes the roots with a writable library (a reader library: syncs it
+// from its collection instead), then swaps the server's library for the new state.
+void run_index_job(ServerState& s, const std::vector<std::string>& roots, const std::string& mirror_of) {
   IndexJob& job = s.index;
-  std::string error;
+  std::string error, summary;
   std::optional<IndexReport> report;
   try {
-    auto lib = Library::open(s.params.library_dir, /*read_only=*/false);
-    IndexParams ip;
-    ip.roots = roots;
-    ip.engine = s.params.engine;
-    if (ip.engine.model_dir.empty()) ip.engine.model_dir = lib->model_dir();
-    report = lib->index(ip, [&job](const IndexProgress& p) {
-      if (job.stop) throw StopIndexing{};
-      std::lock_guard<std::mutex> l(job.mu);
-      job.progress = p;
-    });
-    lib.reset();
-    s.reload();
+    if (!mirror_of.empty()) {
+      MirrorParams mp;
+      mp.store = mirror_of;
+      mp.model_dir = s.params.engine.model_dir;
+      mp.progress = [&job](const IndexProgress& p) {
+        if (job.stop) throw StopIndexing{};
+        std::lock_guard<std::mutex> l(job.mu);
+        job.progress = p;
+      };
+      const MirrorReport m = mirror_collection(s.params.library_dir, mp);
+      report = mirror_as_index_report(m);
+      summary = ": " + mirror_summary(m);
+    } else {
+      auto lib = Library::open(s.params.library_dir, /*read_only=*/false);
+      IndexParams ip;
+      ip.roots = roots;
+      ip.engine = s.params.engine;
+      if (ip.engine.model_dir.empty()) ip.engine.model_dir = lib->model_dir();
+      report = lib->index(ip, [&job](const IndexProgress& p) {
+        if (job.stop) throw StopIndexing{};
+        std::lock_guard<std::mutex> l(job.mu);
+        job.progress = p;
+      });
+    }
+    // A sync that changed nothing keeps the open library (periodic syncs are frequent).
+    if (mirror_of.empty() || report->added + report->changed + report->deleted > 0) s.reload();
   } catch (const StopIndexing&) {
     error = "stopped: the server is shutting down";
   } catch (const std::exception& e) {
@@ -94,7 +121,31 @@ void run_index_job(ServerState& s, const std::vector<std::string>& roots) {
     job.last_report = report;
     job.progress.phase = "done";
   }
-  s.log.line(error.empty() ? "re-index finished" : "re-index failed: " + error);
+  const std::string what = mirror_of.empty() ? "re-index" : "reader sync of " + mirror_of;
+  s.log.line(error.empty() ? what + " finished" + summary : what + " failed: " + error);
+}
+
+// Starts the background job unless one runs (job.mu held by the caller). Returns the roots,
+// or throws HttpError.
+std::vector<std::string> begin_index_job(ServerState& s) {
+  IndexJob& job = s.index;
+  auto g = s.gen();
+  const std::string mirror_of = g->info.reader ? g->info.index_type : "";
+  auto roots = s.configured_roots.empty() ? g->roots : s.configured_roots;
+  if (roots.empty() && mirror_of.empty())
+    throw HttpError{409, "no library roots known: start the server with --root DIR (or index once from the CLI)"};
+  if (job.thread.joinable()) job.thread.join();
+  job.running = true;
+  job.progress = IndexProgress{};
+  job.progress.phase = mirror_of.empty() ? "scan" : "sync";
+  job.last_error.clear();
+  job.started_at = now_iso_utc();
+  job.finished_at.clear();
+  job.roots = roots;
+  job.thread = std::thread([&s, roots, mirror_of] { run_index_job(s, roots, mirror_of); });
+  // A reader's sync logs one line when it ends (periodic syncs are frequent).
+  if (mirror_of.empty()) s.log.line("re-index started on " + std::to_string(roots.size()) + " root(s)");
+  return roots;
 }
 
 Reply start_index(ServerState& s, const Request& req) {
@@ -107,19 +158,7 @@ Reply start_index(ServerState& s, const Request& req) {
   IndexJob& job = s.index;
   std::lock_guard<std::mutex> lock(job.mu);
   if (job.running) return json_reply({{"started", false}, {"error", "indexing is already running"}, {"status", 409}}, 409);
-  auto roots = s.configured_roots.empty() ? s.gen()->roots : s.configured_roots;
-  if (roots.empty())
-    throw HttpError{409, "no library roots known: start the server with --root DIR (or index once from the CLI)"};
-  if (job.thread.joinable()) job.thread.join();
-  job.running = true;
-  job.progress = IndexProgress{};
-  job.progress.phase = "scan";
-  job.last_error.clear();
-  job.started_at = now_iso_utc();
-  job.finished_at.clear();
-  job.roots = roots;
-  job.thread = std::thread([&s, roots] { run_index_job(s, roots); });
-  s.log.line("re-index started on " + std::to_string(roots.size()) + " root(s)");
+  auto roots = begin_index_job(s);
   return json_reply({{"started", true}, {"roots", roots}}, 202);
 }
 
@@ -152,6 +191,24 @@ Reply openapi(ServerState& s, const Request&) {
 }
 
 }  // namespace
+
+void start_reader_refresh(ServerState& s) {
+  if (s.params.reader_refresh_s <= 0 || !s.gen()->info.reader) return;
+  IndexJob& job = s.index;
+  job.refresher = std::thread([&s, &job] {
+    const auto period = std::chrono::duration<double>(s.params.reader_refresh_s);
+    std::unique_lock<std::mutex> lock(job.mu);
+    while (!job.stop) {
+      if (job.wake.wait_for(lock, period, [&] { return job.stop.load(); })) break;
+      if (job.running) continue;
+      try {
+        begin_index_job(s);
+      } catch (const std::exception& e) {
+        s.log.line(std::string("reader sync not started: ") + e.what());
+      }
+    }
+  });
+}
 
 void add_library_routes(RouteTable& routes) {
   routes.get("/api/stats", stats);

@@ -18,18 +18,6 @@ namespace vf::server {
 
 namespace {
 
-// The containment rule of originals holds for everything derived from one: a photo whose
-// file resolves outside the library roots (a symlink to elsewhere) shows no preview,
-// thumbnail or metadata either. (A file that is gone resolves to nothing: its thumbnail stays.)
-void require_inside_roots(ServerState& s, const std::vector<std::string>& roots, const PhotoRecord& rec) {
-  auto real = real_path(rec.path);
-  if (!real) return;
-  for (auto& r : roots)
-    if (path_within(*real, r)) return;
-  s.log.line("refused: photo " + std::to_string(rec.id) + " resolves outside the library: " + *real);
-  throw HttpError{403, "the file of photo " + std::to_string(rec.id) + " resolves outside the library"};
-}
-
 Reply list_photos(ServerState& s, const Request& req) {
   auto m = params_map(req);
   int k = 60, offset = 0;
@@ -80,8 +68,10 @@ Reply photo_file(ServerState& s, const Request& req, const std::string& kind) {
     mime = rec->meta.mime.empty() ? "application/octet-stream" : rec->meta.mime;
   } else {
     require_inside_roots(s, g->roots, *rec);
-    path = kind == "preview" && !rec->preview_path.empty() ? rec->preview_path : rec->thumb_path;
-    if (path.empty()) throw HttpError{404, "photo " + std::to_string(id) + " has no cached " + kind};
+    path = kind == "preview" ? rec->preview_path : rec->thumb_path;
+    // None made at indexing (previews by default, everything in a reader library): made from
+    // the original on first view, through its checked read, and cached by content hash.
+    if (path.empty()) return resized_photo(s, *g, *rec, kind == "thumb" ? thumb_sizes().front() : kPreviewSize);
   }
   std::string body = read_photo_file(s, *g, *rec, path, kind == "original");
   Reply reply;

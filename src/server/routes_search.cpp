@@ -138,7 +138,7 @@ Reply run_search(ServerState& s, SearchQuery q, const std::function<void(SearchQ
     }
     auto t0 = Clock::now();
     double region_ms = 0;
-    SearchResults r = region ? region_search(*g, slot, q, *region, region_ms) : g->searcher(slot).search(q);
+    SearchResults r = region ? region_search(s, *g, slot, q, *region, region_ms) : g->searcher(slot).search(q);
     json hits = json::array();
     for (auto& h : r.hits) hits.push_back(hit_json(h));
     json t = timings_json(r.timings);

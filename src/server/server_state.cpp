@@ -26,7 +26,12 @@ ServerState::ServerState(const ServerParams& p)
 }
 
 ServerState::~ServerState() {
-  index.stop = true;
+  {
+    std::lock_guard<std::mutex> lock(index.mu);
+    index.stop = true;
+  }
+  index.wake.notify_all();
+  if (index.refresher.joinable()) index.refresher.join();
   if (index.thread.joinable()) index.thread.join();
 }
 
@@ -121,6 +126,10 @@ std::shared_ptr<Generation> ServerState::load_generation() const {
   }
   if (!configured_roots.empty()) {
     g->roots = configured_roots;
+  } else if (g->info.reader) {
+    // A reader's paths come from a collection other machines write: it serves files only
+    // under the --root the user gives (serve --reader requires one), never under whatever
+    // folder a row names.
   } else {
     // Minimal set: drop folders that lie under another indexed folder.
     for (auto& f : canon_folders) {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <list>
 #include <map>
 #include <memory>
@@ -80,6 +81,8 @@ struct IndexJob {
   std::vector<std::string> roots;
   std::thread thread;
   std::atomic<bool> stop{false};
+  std::thread refresher;             // a reader library's periodic sync (start_reader_refresh)
+  std::condition_variable wake;      // wakes the refresher to stop
 };
 
 class ServerState {

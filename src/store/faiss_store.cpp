@@ -69,6 +69,8 @@ void FaissStore::upsert(const int64_t* ids, const float* vectors, int64_t n,
   id_bound_ = std::max(id_bound_, *std::max_element(ids, ids + n));
 }
 
+void FaissStore::clear() { index_.reset(); }
+
 int64_t FaissStore::id_bound() {
   if (id_bound_known_) return id_bound_;
   id_bound_known_ = true;
@@ -150,6 +152,17 @@ bool FaissStore::save(const std::string& path, const std::string& stamp_json) co
 }
 
 bool is_remote_store(const std::string& spec) { return spec.rfind("milvus://", 0) == 0; }
+
+bool same_model_id(const std::string& a, const std::string& b) {
+  const size_t at_a = a.rfind('@'), at_b = b.rfind('@');
+  if (at_a == std::string::npos || at_b == std::string::npos) return a == b;
+  return a.compare(at_a, std::string::npos, b, at_b, std::string::npos) == 0;
+}
+
+void VectorStore::scan_rows(int64_t, const RowBatchFn&) const {
+  throw Error("vector store " + describe() + " keeps no photo fields: only a Milvus collection can be mirrored",
+              ErrorCode::InvalidArgument);
+}
 
 std::unique_ptr<VectorStore> make_store(const std::string& spec, int dim, const std::string& faiss_factory,
                                         RemoteStoreOptions remote) {

@@ -39,12 +39,14 @@ class FaissStore final : public VectorStore {
 
   std::string kind() const override { return "faiss"; }
   std::string describe() const override;
+  bool lossy_scores() const override { return describe().find(",PQ") != std::string::npos; }
   int dim() const override;
   int64_t count() const override;
   int64_t memory_bytes() const override;
   void upsert(const int64_t* ids, const float* vectors, int64_t n,
               const std::vector<PhotoScalars>* scalars) override;
   bool remove(const std::vector<int64_t>& ids) override;
+  void clear() override;
   std::optional<NeighborLists> search(const float* queries, int nq, int k,
                                       const SearchFilter& filter) const override;
   void scan(int64_t batch, const BatchFn& fn) const override;

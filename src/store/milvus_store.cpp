@@ -8,7 +8,9 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "store/milvus/milvus_client.h"
 #include "store/milvus/milvus_expr.h"
@@ -34,12 +36,45 @@ milvus::PhotoFields to_fields(const PhotoScalars& p) {
   f.height = p.height;
   f.has_capture = p.capture_unix.has_value();
   f.capture_unix = p.capture_unix.value_or(0);
+  f.has_file_time = p.file_time_unix.has_value();
+  f.file_time_unix = p.file_time_unix.value_or(0);
   f.has_rating = p.rating.has_value();
   f.rating = p.rating.value_or(0);
   f.has_gps = p.gps_lat.has_value() && p.gps_lon.has_value();
   f.gps_lat = p.gps_lat.value_or(0);
   f.gps_lon = p.gps_lon.value_or(0);
+  f.content_hash = clip(p.content_hash, milvus::kMaxHashBytes);
+  f.file_size = p.file_size;
+  f.mtime_ns = p.mtime_ns;
   return f;
+}
+
+PhotoScalars from_fields(const milvus::PhotoFields& f) {
+  PhotoScalars p;
+  p.path = f.path;
+  p.folder = f.folder;
+  p.format = f.format;
+  p.make = f.make;
+  p.model = f.model;
+  p.lens = f.lens;
+  p.width = static_cast<int>(f.width);
+  p.height = static_cast<int>(f.height);
+  if (f.has_capture) p.capture_unix = f.capture_unix;
+  if (f.has_rating) p.rating = static_cast<int>(f.rating);
+  if (f.has_gps) {
+    p.gps_lat = f.gps_lat;
+    p.gps_lon = f.gps_lon;
+  }
+  p.content_hash = f.content_hash;
+  p.file_size = f.file_size;
+  p.mtime_ns = f.mtime_ns;
+  return p;
+}
+
+// The model recorded in a collection's description (a JSON object with model_id), or null.
+nlohmann::json recorded_model(const std::string& description) {
+  auto j = nlohmann::json::parse(description, nullptr, false);
+  return j.is_object() && j.contains("model_id") ? j : nlohmann::json();
 }
 
 class MilvusStore final : public VectorStore {
@@ -62,18 +97,24 @@ class MilvusStore final : public VectorStore {
     } catch (const Error& e) {
       throw Error("vector store " + spec_ + ": " + e.what(), e.code());
     }
-    if (client_->has_collection(where_.collection)) {
-      dim_ = client_->collection_dim(where_.collection);
-      if (dim > 0 && dim_ != dim)
-        throw Error(spec_ + ": the collection holds vectors of " + std::to_string(dim_) + " floats, the library's model gives " +
-                        std::to_string(dim) + " (drop it or choose another collection)",
-                    ErrorCode::InvalidArgument);
-      client_->load(where_.collection);  // a no-op when loaded; needed after a server restart
-    } else if (dim > 0) {
-      client_->create_collection(where_.collection, dim);
-      client_->create_index(where_.collection, milvus::IndexSpec{});
-      client_->load(where_.collection);
-      dim_ = dim;
+    try {
+      if (client_->has_collection(where_.collection)) {
+        open_existing(dim, remote.model_identity);
+        open_index();
+        client_->load(where_.collection);  // a no-op when loaded; needed after a server restart
+      } else if (dim > 0) {
+        // Checked before anything is created: a bad index leaves no collection behind.
+        const milvus::IndexSpec index = milvus::resolved_for_dim(where_.index, dim);
+        index_ = milvus::with_search_settings(index, where_.index);
+        client_->create_collection(where_.collection, dim, 1, remote.model_identity);
+        client_->create_index(where_.collection, index);
+        client_->load(where_.collection);
+        dim_ = dim;
+        identity_ = remote.model_identity;
+      }
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::InvalidArgument || std::string(e.what()).find(spec_) != std::string::npos) throw;
+      throw Error("vector store " + spec_ + ": " + e.what(), e.code());
     }
   }
 
@@ -87,6 +128,7 @@ class MilvusStore final : public VectorStore {
     return client_->count_where(where_.collection, range_expr(id_lo_, id_hi_), read_consistency());
   }
   int64_t memory_bytes() const override { return 0; }
+  bool lossy_scores() const override { return index_.type == "IVF_PQ"; }
 
   void upsert(const int64_t* ids, const float* vectors, int64_t n, const std::vector<PhotoScalars>* scalars) override {
     if (n <= 0) return;
@@ -109,19 +151,40 @@ class MilvusStore final : public VectorStore {
     return true;
   }
 
+  void clear() override {
+    if (!client_->has_collection(where_.collection)) return;
+    const int64_t all = client_->count_where(where_.collection, "", milvus::Consistency::Strong);
+    const int64_t own = client_->count_where(where_.collection, range_expr(id_lo_, id_hi_), milvus::Consistency::Strong);
+    if (all > own)
+      throw Error(spec_ + ": the collection also holds " + std::to_string(all - own) +
+                      " vectors of other libraries (shard workers), embedded with the previous model, and one "
+                      "collection must not mix two models: index every worker with the new model into a new "
+                      "collection (--store milvus://HOST:PORT/NEW_NAME), or keep the previous model",
+                  ErrorCode::InvalidArgument);
+    client_->drop_collection(where_.collection);
+    dim_ = 0;
+  }
+
   std::optional<NeighborLists> search(const float* queries, int nq, int k, const SearchFilter& filter) const override {
+    // Milvus 2.3.5's IVF_PQ answers a filtered search with allowed ids carrying the scores of
+    // rows the filter excluded (tests/milvus/test_milvus_index.cpp shows it; docs/scale.md):
+    // its filtered results are not used. The searcher then scores the allowed ids exactly or
+    // post-filters deeper unfiltered searches, as for FAISS HNSW.
+    const bool filter_broken = index_.type == "IVF_PQ";
     std::string expr;
     if (filter.filters) {
+      if (filter_broken) return std::nullopt;
       try {
         expr = milvus::filters_to_expr(*filter.filters, lookup_);
       } catch (const Error&) {
         return std::nullopt;  // not expressible in Milvus 2.3 (e.g. '%' in a path prefix)
       }
     } else if (filter.allowed_ids) {
-      if (filter.allowed_ids->size() > kMaxIdListFilter) return std::nullopt;
+      if (filter.allowed_ids->size() > kMaxIdListFilter || filter_broken) return std::nullopt;
       expr = id_list_expr(*filter.allowed_ids);
     }
-    if (id_lo_ > 0) {  // a shard worker's library knows only its own ids
+    const bool own_range_only = id_lo_ > 0 && filter_broken;  // post-filtered below instead
+    if (id_lo_ > 0 && !filter_broken) {  // a shard worker's library knows only its own ids
       const std::string own = range_expr(id_lo_, id_hi_);
       expr = expr.empty() ? own : "(" + expr + ") && " + own;
     }
@@ -131,8 +194,16 @@ class MilvusStore final : public VectorStore {
     req.k = std::min(k, kMaxTopK);
     req.expr = expr;
     req.consistency = read_consistency();
+    // The index's search breadth; wider under a filter (milvus_index.h says by how much).
+    const milvus::SearchBreadth breadth = milvus::search_breadth(index_, !expr.empty());
+    req.hnsw_ef = breadth.ef;
+    req.ivf_nprobe = breadth.nprobe;
     for (int q = 0; q < nq; ++q) {
       req.query.assign(queries + static_cast<size_t>(q) * dim_, queries + static_cast<size_t>(q + 1) * dim_);
+      if (own_range_only) {
+        out[q] = search_own_range(req);
+        continue;
+      }
       for (const auto& hit : client_->search(where_.collection, req)) out[q].push_back({hit.id, hit.score});
     }
     return out;
@@ -146,7 +217,79 @@ class MilvusStore final : public VectorStore {
 
   bool save(const std::string&, const std::string&) const override { return false; }
 
+  void scan_rows(int64_t batch, const RowBatchFn& fn) const override {
+    if (dim_ <= 0) return;
+    batch = std::clamp<int64_t>(batch, 1, kMaxTopK);
+    scan_range(id_lo_, id_hi_, batch, [&](const int64_t* ids, const float* x, int64_t n) { fn(ids, x, nullptr, n); },
+               &fn);
+  }
+
+  std::string model_identity() const override { return identity_; }
+
  private:
+  // An existing collection: the library's dimension and model must be the ones it holds,
+  // and it must have every field this version writes.
+  void open_existing(int dim, const std::string& identity) {
+    const auto info = client_->describe_collection(where_.collection);
+    dim_ = info.dim;
+    if (dim > 0 && dim_ != dim)
+      throw Error(spec_ + ": the collection holds vectors of " + std::to_string(dim_) + " floats, the library's model gives " +
+                      std::to_string(dim) + " (drop it or choose another collection)",
+                  ErrorCode::InvalidArgument);
+    for (const auto& field : milvus::scalar_field_names())
+      if (std::find(info.fields.begin(), info.fields.end(), field) == info.fields.end())
+        throw Error(spec_ + ": the collection has no \"" + field + "\" field (made by an older Viewfinder, or not " +
+                        "Viewfinder's; Milvus 2.3 cannot add fields): move the library into a new collection with " +
+                        "`viewfinder migrate --to milvus://" + where_.address + "/NEW_NAME` (no re-embedding)",
+                    ErrorCode::InvalidArgument);
+    const auto have = recorded_model(info.description), want = recorded_model(identity);
+    if (!have.is_null() && !want.is_null() &&
+        (!same_model_id(have.value("model_id", ""), want.value("model_id", "")) ||
+         have.value("pooling", "") != want.value("pooling", "")))
+      throw Error(spec_ + ": the collection holds vectors of model " + have["model_id"].get<std::string>() + " (" +
+                      have.value("pooling", "") + " pooling), this library's are from " +
+                      want["model_id"].get<std::string>() + " (" + want.value("pooling", "") +
+                      "): one collection holds one model's vectors; choose another collection",
+                  ErrorCode::InvalidArgument);
+    if (!have.is_null()) identity_ = info.description;
+  }
+
+  // The collection's index: kept when the URL names none (its search keys tune it), built
+  // when missing, rebuilt when the URL names another one (milvus_store.h).
+  void open_index() {
+    const auto built = client_->describe_index(where_.collection);
+    if (built && !where_.index.named) {
+      index_ = milvus::with_search_settings(*built, where_.index);
+      return;
+    }
+    const milvus::IndexSpec want = milvus::resolved_for_dim(where_.index, dim_);
+    index_ = milvus::with_search_settings(want, where_.index);
+    if (built && milvus::same_build(*built, want)) return;
+    if (built) {
+      std::cerr << "viewfinder: " << spec_ << ": rebuilding the collection's index (" << milvus::describe_build(*built)
+                << " -> " << milvus::describe_build(want)
+                << "); no re-embedding; until Milvus has built it, searches use its temporary index\n";
+      client_->release(where_.collection);  // Milvus 2.3 drops an index of a released collection only
+      client_->drop_index(where_.collection);
+    }
+    client_->create_index(where_.collection, want);
+  }
+
+  // A shard worker's top k among its own ids, from ever deeper unfiltered searches (for an
+  // index whose filtered search cannot be used).
+  std::vector<Neighbor> search_own_range(milvus::SearchRequest req) const {
+    const int k = req.k;
+    std::vector<Neighbor> own;
+    for (int depth = k * 4;; depth *= 4) {
+      req.k = std::min(depth, kMaxTopK);
+      const auto hits = client_->search(where_.collection, req);
+      own.clear();
+      for (const auto& hit : hits)
+        if (hit.id >= id_lo_ && hit.id < id_hi_ && static_cast<int>(own.size()) < k) own.push_back({hit.id, hit.score});
+      if (static_cast<int>(own.size()) >= k || static_cast<int>(hits.size()) < req.k || req.k >= kMaxTopK) return own;
+    }
+  }
+
   milvus::Consistency read_consistency() const {
     return wrote_ ? milvus::Consistency::Session
            : recent_write_ ? milvus::Consistency::Strong
@@ -164,28 +307,40 @@ class MilvusStore final : public VectorStore {
 
   // Milvus 2.3 returns a limited query's rows in no defined order, so the id space is split
   // in halves until each part holds at most `batch` rows (counted inside Milvus).
-  void scan_range(int64_t lo, int64_t hi, int64_t batch, const BatchFn& fn) const {
+  // With `rows_fn`, the scalar fields come too and go to it instead of `fn`.
+  // Only the first count is Strong: it makes the query node catch up with every write made
+  // before the scan, and its later reads (Eventually: no wait) see at least that state, since
+  // a node's serviceable time only moves forward. A Strong read waits for the next time tick
+  // (~0.2 s), and a scan of 6,800 rows made ~100 of them (22 s for a reader's sync).
+  void scan_range(int64_t lo, int64_t hi, int64_t batch, const BatchFn& fn, const RowBatchFn* rows_fn = nullptr,
+                  milvus::Consistency level = milvus::Consistency::Strong) const {
     const std::string expr = range_expr(lo, hi);
-    const int64_t n = client_->count_where(where_.collection, expr, milvus::Consistency::Strong);
+    const int64_t n = client_->count_where(where_.collection, expr, level);
     if (n == 0) return;
+    constexpr auto kAfterFirst = milvus::Consistency::Eventually;
     if (n > batch && hi - lo > 1) {
       const int64_t mid = lo + (hi - lo) / 2;
-      scan_range(lo, mid, batch, fn);
-      scan_range(mid, hi, batch, fn);
+      scan_range(lo, mid, batch, fn, rows_fn, kAfterFirst);
+      scan_range(mid, hi, batch, fn, rows_fn, kAfterFirst);
       return;
     }
-    auto rows = client_->query(where_.collection, expr, {milvus::kVectorField}, n, milvus::Consistency::Strong);
+    std::vector<std::string> fields = {milvus::kVectorField};
+    if (rows_fn) fields.insert(fields.end(), milvus::scalar_field_names().begin(), milvus::scalar_field_names().end());
+    auto rows = client_->query(where_.collection, expr, fields, n, kAfterFirst);
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     std::vector<int64_t> ids;
     std::vector<float> x;
+    std::vector<PhotoScalars> scalars;
     ids.reserve(rows.size());
     x.reserve(rows.size() * dim_);
     for (const auto& r : rows) {
       if (static_cast<int>(r.vector.size()) != dim_) continue;
       ids.push_back(r.id);
       x.insert(x.end(), r.vector.begin(), r.vector.end());
+      if (rows_fn) scalars.push_back(from_fields(r.fields));
     }
-    fn(ids.data(), x.data(), static_cast<int64_t>(ids.size()));
+    if (rows_fn) (*rows_fn)(ids.data(), x.data(), scalars.data(), static_cast<int64_t>(ids.size()));
+    else fn(ids.data(), x.data(), static_cast<int64_t>(ids.size()));
   }
 
   std::string spec_;
@@ -194,6 +349,8 @@ class MilvusStore final : public VectorStore {
   int64_t id_lo_, id_hi_;  // the ids count() and scan() see (a shard worker's own)
   std::unique_ptr<milvus::Client> client_;  // gRPC stubs are thread-safe: const calls share it
   int dim_ = 0;
+  std::string identity_;       // the model recorded with the collection ("" = none)
+  milvus::IndexSpec index_;    // the collection's index and the URL's search breadth
   bool wrote_ = false;         // this process wrote: Session reads see it
   bool recent_write_ = false;  // the library wrote within the last 10 s: Strong reads
 };
@@ -208,9 +365,12 @@ MilvusAddress parse_milvus_spec(const std::string& spec) {
   };
   if (spec.rfind(scheme, 0) != 0) throw bad("not a milvus:// address");
   std::string rest = spec.substr(scheme.size());
+  const size_t question = rest.find('?');
+  const std::string query = question == std::string::npos ? "" : rest.substr(question + 1);
+  rest = rest.substr(0, question);
   size_t slash = rest.find('/');
   if (slash == std::string::npos) throw bad("no collection");
-  MilvusAddress a{rest.substr(0, slash), rest.substr(slash + 1)};
+  MilvusAddress a{rest.substr(0, slash), rest.substr(slash + 1), {}};
   size_t colon = a.address.rfind(':');
   if (a.address.empty() || colon == std::string::npos || colon == 0 || colon + 1 == a.address.size())
     throw bad("no HOST:PORT");
@@ -220,6 +380,14 @@ MilvusAddress parse_milvus_spec(const std::string& spec) {
   for (char c : a.collection)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
       throw bad("a collection name has only letters, digits and '_'");
+  try {
+    a.index = milvus::parse_index_query(query);
+  } catch (const Error& e) {
+    throw Error("bad vector store '" + spec + "': " + e.what() +
+                    " (expected milvus://HOST:PORT/COLLECTION?index=HNSW|IVF_FLAT|IVF_SQ8|IVF_PQ|FLAT&KEY=VALUE..., "
+                    "see docs/scale.md)",
+                ErrorCode::InvalidArgument);
+  }
   return a;
 }
 

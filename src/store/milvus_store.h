@@ -12,11 +12,20 @@
 //                  interactive search may miss another process's writes of the last few
 //                  seconds; cheapest: no wait for the next time tick)
 // Errors name the address: "cannot reach Milvus at 127.0.0.1:19530: ...".
+//
+// Index: the URL's query chooses it (store/milvus/milvus_index.h has every key), e.g.
+// milvus://HOST:PORT/COLLECTION?index=IVF_SQ8&nlist=1024&nprobe=256; none: HNSW M 16
+// efConstruction 200. A new collection is built with it. An existing collection whose index
+// differs from the one the URL names gets it rebuilt: released, DropIndex, CreateIndex,
+// loaded again (no re-embedding; until Milvus has built the new index, its segments are
+// searched through Milvus's temporary index: slower and a little less exact). A URL that names no index uses the collection's own, whatever it is, so a
+// reader or a worker with a plain URL never rebuilds it.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "store/milvus/milvus_index.h"
 #include "store/vector_store.h"
 
 namespace vf::store {
@@ -24,12 +33,15 @@ namespace vf::store {
 struct MilvusAddress {
   std::string address;     // host:port
   std::string collection;  // [A-Za-z_][A-Za-z0-9_]*
+  milvus::IndexSpec index;  // from the query (?index=...&...); not `named` when it has none
 };
-// "milvus://HOST:PORT/COLLECTION"; throws vf::Error(InvalidArgument) naming what is wrong.
+// "milvus://HOST:PORT/COLLECTION[?index=TYPE&KEY=VALUE...]"; throws vf::Error(InvalidArgument)
+// naming what is wrong (bad address, unknown index or key, a value out of Milvus's range).
 MilvusAddress parse_milvus_spec(const std::string& spec);
 
-// Connects, and creates the collection (HNSW index, loaded) when it does not exist yet and
-// `dim` > 0. An existing collection must have `dim` floats per vector (when dim > 0).
+// Connects, and creates the collection (the URL's index, loaded) when it does not exist yet
+// and `dim` > 0 (IVF_PQ's m must divide dim). An existing collection must have `dim` floats
+// per vector (when dim > 0); its index is rebuilt when the URL names another one.
 std::unique_ptr<VectorStore> make_milvus_store(const std::string& spec, int dim, RemoteStoreOptions remote);
 
 }  // namespace vf::store

@@ -42,8 +42,13 @@ struct PhotoScalars {
   std::string path, folder, format, make, model, lens;
   int width = 0, height = 0;
   std::optional<int64_t> capture_unix;
+  std::optional<int64_t> file_time_unix;  // the file's mtime (include_file_times date filters)
   std::optional<double> gps_lat, gps_lon;
   std::optional<int> rating;
+  // The indexed file's identity: a reader library (mirror_collection) checks with it that
+  // the file at `path` is the one embedded, and keys its thumbnails by the content hash.
+  std::string content_hash;
+  int64_t file_size = 0, mtime_ns = 0;
 };
 
 // Which photos a search may return. Either or both may be set; none: every stored photo.
@@ -74,6 +79,10 @@ struct RemoteStoreOptions {
   // reads with full consistency for a while after it, so that `index` then `search` in two
   // processes sees every photo.
   int64_t last_write_unix = 0;
+  // Which model made the vectors (JSON: model_id, pooling, dim, model_dir; "" = unknown). A
+  // new collection records it; an existing one that records another model is refused, so
+  // that one collection never mixes two models' vectors.
+  std::string model_identity;
 };
 
 class VectorStore {
@@ -85,6 +94,9 @@ class VectorStore {
   virtual int dim() const = 0;               // 0 until the first vectors arrive
   virtual int64_t count() const = 0;         // vectors stored
   virtual int64_t memory_bytes() const = 0;  // held in this process (0 for a remote store)
+  // Whether its scores come from lossy codes (product quantisation: FAISS ",PQ", Milvus
+  // IVF_PQ): the searcher then re-ranks more candidates exactly from the catalog's vectors.
+  virtual bool lossy_scores() const { return false; }
 
   // Adds `n` vectors (rows of dim floats) under `ids`, replacing any already stored under
   // the same ids. `scalars` (n entries) may be null for stores that do not filter.
@@ -92,6 +104,13 @@ class VectorStore {
   // fewer vectors than lists).
   virtual void upsert(const int64_t* ids, const float* vectors, int64_t n,
                       const std::vector<PhotoScalars>* scalars) = 0;
+  // Removes every vector of this library, before the library's model changes (the catalog
+  // re-embeds the photos and upserts them again): a store never holds the vectors of two
+  // models. A remote store drops its collection when nothing else is left in it, so that it
+  // is created again for the new dimension; when other libraries' vectors remain (shard
+  // workers of one collection), it removes nothing and throws vf::Error(InvalidArgument)
+  // saying what to do.
+  virtual void clear() = 0;
   // Removes the ids (absent ones are ignored). Returns false when this store cannot remove
   // (FAISS HNSW): the caller must rebuild it instead.
   virtual bool remove(const std::vector<int64_t>& ids) = 0;
@@ -104,6 +123,15 @@ class VectorStore {
   // Every stored (id, vector), in batches of at most `batch` rows; the order is the store's.
   using BatchFn = std::function<void(const int64_t* ids, const float* vectors, int64_t n)>;
   virtual void scan(int64_t batch, const BatchFn& fn) const = 0;
+
+  // A store that keeps the photos' scalar fields (Milvus): every (id, vector, fields), in
+  // batches, ascending ids within a batch. A store without them throws vf::Error.
+  using RowBatchFn =
+      std::function<void(const int64_t* ids, const float* vectors, const PhotoScalars* scalars, int64_t n)>;
+  virtual void scan_rows(int64_t batch, const RowBatchFn& fn) const;
+  // The model identity recorded with the vectors (RemoteStoreOptions::model_identity), ""
+  // when none is recorded (FAISS: the catalog records it).
+  virtual std::string model_identity() const { return ""; }
 
   // A store that lives in this process persists itself next to the catalog: writes its data
   // to `path` with `stamp` (a JSON object the library validates on the next open). A remote
@@ -122,5 +150,9 @@ std::unique_ptr<VectorStore> make_store(const std::string& spec, int dim,
                                         RemoteStoreOptions remote = {});
 // True for "milvus://..." (a store in another process, persisted by itself).
 bool is_remote_store(const std::string& spec);
+// Whether two model ids ("<dir name>@<sha256 prefix>") name the same weights: by the hash
+// when both have one (the same model copied into a folder of another name on another
+// machine), else by the whole text.
+bool same_model_id(const std::string& a, const std::string& b);
 
 }  // namespace vf::store

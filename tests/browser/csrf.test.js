@@ -9,17 +9,10 @@
 'use strict';
 const fs = require('fs');
 const http = require('http');
-const { chromium } = require('playwright-core');
+const { checks, check, launchChromium } = require('./harness');
 
 const BASE = process.env.BASE_URL;
 const PORT = new URL(BASE).port;
-let failures = 0;
-let count = 0;
-function check(cond, what) {
-  count++;
-  console.log(`  ${cond ? 'ok  ' : 'FAIL'} ${what}`);
-  if (!cond) failures++;
-}
 
 // The attacker's page: a text/plain form to /api/index, a urlencoded form to /api/clusters,
 // a multipart form to /api/search, and a no-cors text/plain fetch to /api/clusters.
@@ -52,11 +45,7 @@ async function main() {
   });
   await new Promise((resolve) => evil.listen(0, '127.0.0.1', resolve));
   const evilUrl = `http://127.0.0.1:${evil.address().port}/`;
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP rebind.test 127.0.0.1'],
-  });
+  const browser = await launchChromium(['--host-resolver-rules=MAP rebind.test 127.0.0.1']);
   try {
     const page = await (await browser.newContext()).newPage();
     await page.goto(evilUrl);
@@ -85,8 +74,8 @@ async function main() {
     await browser.close();
     evil.close();
   }
-  console.log(`${count - failures}/${count} checks passed`);
-  process.exit(failures ? 1 : 0);
+  console.log(`${checks.count - checks.failures}/${checks.count} checks passed`);
+  process.exit(checks.failures ? 1 : 0);
 }
 
 main().catch((e) => {

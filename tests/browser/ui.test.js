@@ -10,20 +10,13 @@
 'use strict';
 const path = require('path');
 const fs = require('fs');
-const { chromium } = require('playwright-core');
+const { checks, check, launchChromium, watchPage } = require('./harness');
 
 const BASE = process.env.BASE_URL;
 const QUERY = process.env.QUERY_IMAGE;
 const SHOTS = process.env.SCREENSHOT_DIR || '/tmp/vf-screenshots';
 fs.mkdirSync(SHOTS, { recursive: true });
 
-let failures = 0;
-let count = 0;
-function check(cond, what) {
-  count++;
-  console.log(`  ${cond ? 'ok  ' : 'FAIL'} ${what}`);
-  if (!cond) failures++;
-}
 
 const T = (id) => `[data-testid="${id}"]`;
 const jsErrors = [];
@@ -204,6 +197,14 @@ async function regionChecks(context) {
   const inPanel = (id) => `${T('exif-panel')} ${T(id)}`;
   await rpage.waitForSelector(`${T('exif-panel')}:not(.hidden) ${T('region-draw')}`);
   await rpage.waitForFunction(() => document.querySelector('#details-img').complete && document.querySelector('#details-img').naturalWidth > 0);
+  // The library is indexed with the defaults (no previews at indexing): the lightbox shows the
+  // preview the server makes on first view, at 1280 px or the original's size.
+  const lightbox = await rpage.evaluate(async (id) => {
+    const p = await (await fetch(`/api/photos/${id}`)).json();
+    const img = document.querySelector('#details-img');
+    return { shown: Math.max(img.naturalWidth, img.naturalHeight), want: Math.min(1280, Math.max(p.width, p.height)) };
+  }, targetId);
+  check(lightbox.shown === lightbox.want, `lightbox: the preview made on first view is shown (${lightbox.shown} px, want ${lightbox.want})`);
   if (await rpage.locator(inPanel('explain-toggle')).count()) {
     const explainReq = rpage.waitForRequest((r) => r.url().includes('/api/explain?'));
     await rpage.click(inPanel('explain-toggle'));
@@ -298,20 +299,11 @@ async function sharpThumbChecks(browser) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const foreign = [];
-  page.on('request', (r) => {
-    const u = r.url();
-    if (!u.startsWith(BASE) && !u.startsWith('data:') && !u.startsWith('blob:')) foreign.push(u);
-  });
-  page.on('pageerror', (e) => jsErrors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error' && !/status of (4|5)\d\d/.test(m.text())) jsErrors.push(m.text()); });
+  watchPage(page, BASE, foreign, jsErrors);
   const shot = (name) => page.screenshot({ path: path.join(SHOTS, name) });
 
   try {
@@ -548,14 +540,14 @@ async function main() {
     check(foreign.length === 0, `no requests beyond the server (${foreign.slice(0, 3).join(', ')})`);
     check(jsErrors.length === 0, `no JavaScript errors (${jsErrors.slice(0, 3).join(' | ')})`);
   } catch (e) {
-    failures++;
+    checks.failures++;
     console.log(`  FAIL ${e.stack || e}`);
     await shot('failure.png').catch(() => {});
   } finally {
     await browser.close();
   }
-  console.log(`${count - failures}/${count} checks passed; screenshots in ${SHOTS}`);
-  process.exit(failures ? 1 : 0);
+  console.log(`${checks.count - checks.failures}/${checks.count} checks passed; screenshots in ${SHOTS}`);
+  process.exit(checks.failures ? 1 : 0);
 }
 
 main();

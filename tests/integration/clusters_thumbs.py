@@ -9,28 +9,21 @@ import os
 import shutil
 import sqlite3
 import struct
-import subprocess
 import sys
 import tempfile
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "server_support"))
 import harness as H  # noqa: E402
+from harness import vf, vfj  # noqa: E402
 
 GPS_PHOTO = os.path.join(H.PHOTOS, "camera_exif", "exif-samples", "gps", "DSCN0029.jpg")
 BIG_PHOTO = os.path.join(H.PHOTOS, "camera_exif", "exif-samples", "tests", "42_IndexError.jpg")  # 4032x3024
 FOLDER_WORDS = ("exif", "camera", "flowers", "photos", "big")
 
 
-def vf(*args, check=True):
-    r = subprocess.run([H.VF_BIN, *args], capture_output=True, text=True, timeout=600)
-    if check and r.returncode != 0:
-        sys.exit(f"viewfinder {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-    return r
 
 
-def vfj(*args):
-    return json.loads(vf(*args, "--json").stdout)
 
 
 def jpeg_size(data):
@@ -137,9 +130,9 @@ def run_cli_rename(c, lib):
             "CLI --rename stores the name (trimmed) and keeps the automatic label")
     got = next(x for x in vfj("clusters", "--library", lib, "--show")["clusters"] if x["id"] == cid)
     c.check(got["label"] == "Tuscany, autumn 2008", "the name reads back with --show")
-    bad = vf("clusters", "--library", lib, "--rename", "999", "x", check=False)
+    bad = vf("clusters", "--library", lib, "--rename", "999", "x", expect=None)
     c.check(bad.returncode == 1 and "no cluster 999" in bad.stderr, f"unknown cluster: clear error ({bad.stderr.strip()})")
-    bad = vf("clusters", "--library", lib, "--rename", str(cid), check=False)
+    bad = vf("clusters", "--library", lib, "--rename", str(cid), expect=None)
     c.check(bad.returncode != 0 and "NAME" in bad.stderr, "--rename without a name: usage error")
     # Re-clustering: the name goes to the new cluster holding most of its photos.
     r = vfj("clusters", "--library", lib, "--k", "1")

@@ -4,29 +4,22 @@ import json
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 
-BIN = os.environ["VF_BIN"]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "server_support"))
+import harness as H  # noqa: E402
+from harness import vf, vfj  # noqa: E402
+
 SHARED = os.path.realpath(os.environ["VF_SHARED"])
 FLOWERS = os.path.join(SHARED, "photos", "flowers17", "images")
 MODEL = os.path.join(SHARED, "golden", "models", "tiny")
-failures = []
+CHECKS = H.Checks()
+check = CHECKS.check
 
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
-def vf(*args, expect=0):
-    r = subprocess.run([BIN, *args], capture_output=True, text=True)
-    if r.returncode != expect:
-        print("command:", " ".join(args), "\nstdout:", r.stdout[-2000:], "\nstderr:", r.stderr[-2000:])
-        raise SystemExit(f"exit {r.returncode}, expected {expect}")
-    return r
 
 
 def png_size(path):
@@ -83,5 +76,4 @@ try:
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 
-print(f"{'FAILED' if failures else 'passed'}: {len(failures)} failures")
-sys.exit(1 if failures else 0)
+CHECKS.finish()

@@ -125,6 +125,13 @@ def symlinks(c, srv, lib, photos, outside):
         url = f"/api/photos/{pid}/{what}".rstrip("/")
         st, h, body = H.request("GET", url, port=p)
         c.check(st == 403, f"{url} of a photo resolving outside the library -> 403 (got {st})")
+    # Its pixels are not read for a heatmap or a region query either.
+    other = rows[1][0]
+    for url in (f"/api/explain?photo={pid}&query={other}", f"/api/explain?photo={other}&query={pid}"):
+        st, h, body = H.request("GET", url, port=p)
+        c.check(st == 403, f"{url} with a photo resolving outside the library -> 403 (got {st})")
+    st, _ = H.post_json("/api/search", {"ids": [pid], "region": [0.1, 0.1, 0.5, 0.5]}, port=p)
+    c.check(st == 403, f"region search on a photo resolving outside the library -> 403 (got {st})")
     os.unlink(path)
     os.symlink(os.path.join(outside, "secret.txt"), path)
     st, h, body = H.request("GET", f"/api/photos/{pid}/original", port=p)

@@ -3,11 +3,14 @@
 #   1. `index --store milvus://...` of flowers17 (tiny model); a FAISS library of the same
 #      photos for comparison; `info` needs no flag afterwards (the store is remembered);
 #   2. search by example: same top 10 on Milvus as on FAISS; dupes and clusters run (they
-#      read all vectors from Milvus in batches);
+#      read all vectors from Milvus in batches); the index changed on the store URL
+#      (IVF_SQ8, back to HNSW: rebuilt in place, remembered, same answers; a bad one refused);
 #   3. `migrate --to milvus://...` of the FAISS library (no re-embedding), `--to faiss` back;
 #   4. Milvus down mid-run: the index run fails naming the address; after a restart the
 #      next run resumes and Milvus's count equals the catalog's;
-#   5. kill -9 of the indexer mid-run: the next run resumes, counts equal.
+#   5. kill -9 of the indexer mid-run: the next run resumes, counts equal;
+#   6. three shard workers (each photo once; a model change on one worker is refused);
+#   7. a model change (same and other dimension): the collection holds the new model only.
 # Exit 77 (ctest SKIP) without the Milvus backend.
 set -euo pipefail
 ROOT=${VF_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -61,6 +64,24 @@ echo "search (CLI, 5 runs incl. start-up): milvus $(echo "($(date +%s.%N) - $s)/
 "$VF_BIN" dupes --library "$TMP/f" --json > "$TMP/dupes_f.json"
 [ "$(groups "$TMP/dupes_m.json")" = "$(groups "$TMP/dupes_f.json")" ] || { echo "dupes differ between Milvus and FAISS"; exit 1; }
 "$VF_BIN" clusters --library "$TMP/m" --k 5 --no-store --json > /dev/null
+
+# 2b. the index chosen on the store URL: the library remembers the whole URL, the collection's
+#     index is rebuilt in place (no re-embedding: nothing new is embedded), answers stay equal;
+#     then back to HNSW.
+for want in "IVF_SQ8&nlist=16" "HNSW&M=16"; do
+  url="milvus://$addr/flowers?index=$want"
+  "$VF_BIN" index "$PHOTOS" --library "$TMP/m" --store "$url" --json > "$TMP/ix.jsonl" 2> "$TMP/ix.err"
+  grep -q "rebuilding the collection's index" "$TMP/ix.err" || { echo "no rebuild for $want: $(cat "$TMP/ix.err")"; exit 1; }
+  [ "$(last "$TMP/ix.jsonl" embedded)" = 0 ] || { echo "re-embedded for an index change"; exit 1; }
+  [ "$(info "$TMP/m" index_type)" = "$url" ] || { echo "URL not remembered: $(info "$TMP/m" index_type)"; exit 1; }
+  [ "$(info "$TMP/m" index_vectors)" = 680 ] || { echo "count changed with the index"; exit 1; }
+  [ "$(top_ids "$TMP/m" "$first")" = "$b" ] || { echo "search differs on $want"; exit 1; }
+done
+if "$VF_BIN" index "$PHOTOS" --library "$TMP/m" --store "milvus://$addr/flowers?index=IVF_PQ&m=7" --json \
+  > /dev/null 2> "$TMP/ix.err"; then echo "an IVF_PQ m that does not divide the dimension was accepted"; exit 1; fi
+grep -q "must divide" "$TMP/ix.err" || { echo "unclear error: $(cat "$TMP/ix.err")"; exit 1; }
+[ "$(info "$TMP/m" index_type)" = "milvus://$addr/flowers?index=HNSW&M=16" ] || { echo "a refused URL was remembered"; exit 1; }
+echo "index changed on the store URL: IVF_SQ8 and back to HNSW, same answers"
 
 # 3. migrate FAISS -> Milvus -> FAISS
 "$VF_BIN" migrate --library "$TMP/f" --to "milvus://$addr/migrated" --json | tee "$TMP/mig.json"
@@ -131,4 +152,33 @@ done
 if "$VF_BIN" index "$PHOTOS" --library "$TMP/w1" --model "$MODEL" --shard 2/3 2> "$TMP/err"; then echo "shard mix-up accepted"; exit 1; fi
 grep -q "shard 1/3" "$TMP/err"
 echo "shards: $(for i in 0 1 2; do printf '%s ' "$(info "$TMP/w$i" embedded)"; done)= 680"
+# A model change on a shard worker while the other workers' vectors (previous model) are in
+# the collection: refused before anything changes (one collection never mixes two models).
+w1_model=$(info "$TMP/w1" model_id); w1_vectors=$(info "$TMP/w1" index_vectors)
+if "$VF_BIN" index "$PHOTOS" --library "$TMP/w1" --model "$SHARED/golden/models/tiny-swiglu" --shard 1/3 2> "$TMP/err"; then
+  echo "a model change on one shard worker was accepted"; exit 1; fi
+grep -q "must not mix two models" "$TMP/err" || { echo "unclear model-change error:"; cat "$TMP/err"; exit 1; }
+[ "$(info "$TMP/w1" model_id)" = "$w1_model" ] && [ "$(info "$TMP/w1" index_vectors)" = "$w1_vectors" ] || {
+  echo "the refused model change altered worker 1"; exit 1; }
+echo "shard model change refused: $(grep -o 'must not mix[^:]*' "$TMP/err")"
+
+# 7. Model change on a Milvus library (FAISS starts an empty index): the collection is emptied
+#    and filled with the new model's vectors, for the same dimension (tiny -> tiny-swiglu,
+#    equal to a FAISS library of the new model) and for another one (-> small, 384-d).
+mkdir -p "$TMP/sub"
+for f in $(ls "$PHOTOS" | head -12); do cp "$PHOTOS/$f" "$TMP/sub/"; done
+sub_first=$(ls "$TMP/sub" | head -1)
+top_sub() { "$VF_BIN" search "$TMP/sub/$sub_first" --library "$1" -k 5 --json | $PY -c "
+import json,sys; print(' '.join('%s:%.4f' % (h['path'].rsplit('/', 1)[-1], h['score']) for h in json.load(sys.stdin)['hits']))"; }
+"$VF_BIN" index "$TMP/sub" --library "$TMP/mc" --model "$MODEL" --store "milvus://$addr/modelchange" --json > /dev/null
+for m in tiny-swiglu small; do
+  "$VF_BIN" index "$TMP/sub" --library "$TMP/mc" --model "$SHARED/golden/models/$m" --json > "$TMP/mc.jsonl"
+  "$VF_BIN" index "$TMP/sub" --library "$TMP/mc_$m" --model "$SHARED/golden/models/$m" --json > /dev/null
+  [ "$(last "$TMP/mc.jsonl" embedded)" = 12 ] && [ "$(info "$TMP/mc" index_vectors)" = 12 ] &&
+    [ "$(info "$TMP/mc" dim)" = "$(info "$TMP/mc_$m" dim)" ] || {
+    echo "model change to $m: embedded $(last "$TMP/mc.jsonl" embedded), milvus $(info "$TMP/mc" index_vectors)"; exit 1; }
+  a=$(top_sub "$TMP/mc"); b=$(top_sub "$TMP/mc_$m")
+  [ "$a" = "$b" ] || { echo "after the model change to $m: milvus [$a] faiss [$b]"; exit 1; }
+  echo "model change to $m (dim $(info "$TMP/mc" dim)): Milvus answers as a FAISS library of $m"
+done
 echo "total $((SECONDS - t0)) s"

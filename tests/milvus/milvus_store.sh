@@ -23,6 +23,14 @@ addr=$(bash "$ROOT/scripts/milvus.sh" start "$DATA")
 echo "Milvus up at $addr after $((SECONDS - t0)) s"
 export VF_MILVUS_ADDR=$addr
 "$BIN" --gtest_filter='MilvusBeforeRestart.*'
+# Filtered searches give the same ids as the FAISS path, for every filter kind.
+if [ -n "${VF_MILVUS_FILTERS_TEST:-}" ]; then "$VF_MILVUS_FILTERS_TEST"; fi
+# Every index type the store URL can ask for, rebuilt on one collection, searched.
+if [ -n "${VF_MILVUS_INDEX_TEST:-}" ]; then
+  t2=$SECONDS
+  "$VF_MILVUS_INDEX_TEST" --gtest_filter='MilvusIndexes.*'
+  echo "index types tested in $((SECONDS - t2)) s"
+fi
 bash "$ROOT/scripts/milvus.sh" stop "$DATA"
 t1=$SECONDS
 bash "$ROOT/scripts/milvus.sh" start "$DATA" >/dev/null

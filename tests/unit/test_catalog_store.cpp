@@ -15,23 +15,14 @@
 #include "catalog/sqlite.h"
 #include "store/faiss_store.h"
 #include "store/vector_store.h"
+#include "test_vectors.h"
 
 using vf::detail::Db;
 using vf::detail::Stmt;
 
 namespace {
 
-std::vector<float> unit_vectors(int64_t n, int d, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> g;
-  std::vector<float> x(static_cast<size_t>(n) * d);
-  for (int64_t i = 0; i < n; ++i) {
-    double s = 0;
-    for (int j = 0; j < d; ++j) s += std::pow(x[i * d + j] = g(rng), 2);
-    for (int j = 0; j < d; ++j) x[i * d + j] /= static_cast<float>(std::sqrt(s));
-  }
-  return x;
-}
+using vf::test::unit_vectors;
 
 vf::catalog::PhotoRow sample_row() {
   vf::catalog::PhotoRow r;
@@ -157,6 +148,52 @@ TEST(CatalogPhotoRow, UpsertCopyAndRecordRoundTrip) {
   EXPECT_EQ(vf::detail::query_int(db.get(), "SELECT count(*) FROM photos"), 2);
   EXPECT_EQ(vf::detail::query_int(db.get(), "SELECT count(*) FROM photos WHERE make = 'Nikon' AND id = " +
                                                 std::to_string(id)), 1);
+}
+
+// What a remote store receives (store_sync.cpp) is read through the column table: every filter
+// column, and whether the capture time is known even when it is the instant 0.
+TEST(CatalogPhotoRow, StoreColumnsReadBackThroughTheCodec) {
+  Db db(":memory:", false);
+  vf::detail::create_schema(db);
+  auto a = sample_row();
+  a.meta.file_time_unix = 1700000000;
+  a.meta.gps_lat = 48.5;
+  a.meta.gps_lon = -3.25;
+  auto b = sample_row();  // no capture time, no file time, no rating
+  b.path = "/photos/2020/b.jpg";
+  b.meta.capture_time.clear();
+  b.meta.capture_unix = 0;
+  b.meta.rating.reset();
+  auto c = sample_row();  // captured at the epoch itself: known, and 0
+  c.path = "/photos/2020/c.jpg";
+  c.meta.capture_time = "1970-01-01T00:00:00";
+  c.meta.capture_unix = 0;
+  Stmt ins(db.get(), vf::catalog::photo_upsert_sql());
+  for (const auto* r : {&a, &b, &c}) {
+    vf::catalog::bind_photo_row(ins, *r);
+    ins.run();
+  }
+  const auto& names = vf::catalog::store_column_names();
+  for (const auto& f : vf::catalog::filter_column_names())
+    EXPECT_NE(std::find(names.begin(), names.end(), f), names.end()) << f;
+  Stmt sel(db.get(), vf::catalog::select_photo_columns_sql(names, "1 ORDER BY path"));
+  std::vector<vf::catalog::PhotoRow> got;
+  while (sel.step()) vf::catalog::read_photo_columns(sel, names, got.emplace_back());
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].path, a.path);
+  EXPECT_EQ(got[0].folder, a.folder);
+  EXPECT_EQ(got[0].meta.make, "Canon");
+  EXPECT_EQ(got[0].meta.width, 4000);
+  EXPECT_EQ(got[0].meta.capture_unix, 1588327200);
+  EXPECT_EQ(got[0].meta.file_time_unix, 1700000000);
+  EXPECT_EQ(got[0].meta.gps_lon, -3.25);
+  EXPECT_EQ(got[0].meta.rating, 4);
+  EXPECT_TRUE(vf::catalog::has_capture_time(got[0].meta));
+  EXPECT_FALSE(vf::catalog::has_capture_time(got[1].meta));
+  EXPECT_FALSE(got[1].meta.rating.has_value());
+  EXPECT_EQ(got[1].meta.file_time_unix, 0);
+  EXPECT_TRUE(vf::catalog::has_capture_time(got[2].meta));
+  EXPECT_THROW(vf::catalog::read_photo_columns(sel, {"no_such_column"}, got[0]), vf::Error);
 }
 
 TEST(CatalogPhotoRow, FilterTableHasTheFilterColumns) {
@@ -288,4 +325,21 @@ TEST(VectorStore, FactoryNamesTheStore) {
   EXPECT_THROW(vf::store::make_store("milvus://no-port/photos", 4), vf::Error);
   EXPECT_THROW(vf::store::make_store("milvus://127.0.0.1:19530/bad-name", 4), vf::Error);
   EXPECT_THROW(vf::store::make_store("annoy", 4), vf::Error);
+}
+
+// One collection holds one model's vectors: the same weights in a folder of another name
+// (another machine) are the same model; other weights, or another name without a hash, not.
+TEST(VectorStore, SameModelIdComparesTheWeightsHash) {
+  EXPECT_TRUE(vf::store::same_model_id("dinov2-base@0123456789ab", "base-copy@0123456789ab"));
+  EXPECT_FALSE(vf::store::same_model_id("dinov2-base@0123456789ab", "dinov2-base@0123456789ac"));
+  EXPECT_TRUE(vf::store::same_model_id("hdf5:a.h5", "hdf5:a.h5"));
+  EXPECT_FALSE(vf::store::same_model_id("hdf5:a.h5", "tiny@0123456789ab"));
+}
+
+// A store without photo fields cannot be mirrored: it says so instead of returning nothing.
+TEST(VectorStore, FaissHasNoRowsToMirror) {
+  auto s = vf::store::make_store("faiss", 4, "Flat");
+  EXPECT_THROW(s->scan_rows(10, [](const int64_t*, const float*, const vf::store::PhotoScalars*, int64_t) {}),
+               vf::Error);
+  EXPECT_EQ(s->model_identity(), "");
 }

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "viewfinder/engine.h"
 #include "viewfinder/error.h"
@@ -179,6 +180,43 @@ TEST_F(BrokenModel, Sha256IsCachedByFileIdentity) {
   fs::last_write_time(dir_ / "model.safetensors", fs::last_write_time(dir_ / "model.safetensors") + std::chrono::seconds(5));
   EXPECT_EQ(vf::inspect_model(dir_.string(), true).sha256, real);
   EXPECT_EQ(read_all(list).find(planted), std::string::npos);
+  unsetenv("VF_CACHE_DIR");
+}
+
+// The packed-weights cache (src/model/packed_cache.h): a second open maps the first one's
+// packing and computes exactly the same; a truncated or garbage cache file is a miss that is
+// rewritten, never an error or a wrong result.
+TEST_F(BrokenModel, PackedWeightsCacheIsExactAndSurvivesDamage) {
+  const fs::path cache = dir_ / "cache";
+  setenv("VF_CACHE_DIR", cache.c_str(), 1);
+  vf::EngineParams p;
+  p.model_dir = dir_.string();
+  p.threads = 1;
+  p.precision = vf::Precision::FP32;
+  std::vector<float> px(3 * 28 * 42);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = static_cast<float>((i * 37) % 101) / 50.0f - 1.0f;
+  auto pooled = [&] { return vf::Engine::open(p)->embed(px.data(), 1, 28, 42, vf::Pooling::CLS); };
+  const std::vector<float> first = pooled();
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(cache / "packed")) files.push_back(e.path());
+  ASSERT_EQ(files.size(), 1u);
+  const fs::path file = files[0];
+  EXPECT_NE(file.filename().string().find("-fp32-"), std::string::npos) << file;
+  const auto written = fs::last_write_time(file);
+  const auto size = fs::file_size(file);
+  EXPECT_EQ(pooled(), first);
+  EXPECT_EQ(fs::last_write_time(file), written) << "a matching cache file must be used, not rewritten";
+  fs::resize_file(file, size / 2);
+  EXPECT_EQ(pooled(), first);
+  EXPECT_EQ(fs::file_size(file), size) << "a truncated cache file is rewritten";
+  write_all(file, std::string(size, '\x5a'));
+  EXPECT_EQ(pooled(), first);
+  EXPECT_NE(read_all(file), std::string(size, '\x5a'));
+  setenv("VF_PACKED_CACHE", "0", 1);
+  fs::remove(file);
+  EXPECT_EQ(pooled(), first);
+  EXPECT_FALSE(fs::exists(file)) << "VF_PACKED_CACHE=0 writes no cache";
+  unsetenv("VF_PACKED_CACHE");
   unsetenv("VF_CACHE_DIR");
 }
 

@@ -3,6 +3,8 @@
 // bf16 mode against fp32 on the `small` model.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/npy.h"
+#include "model/kernels.h"
 #include "viewfinder/engine.h"
 
 namespace {
@@ -163,6 +166,43 @@ void reduced_precision_vs_golden(vf::Precision precision, double min_token_cos) 
 TEST(EngineGolden, Bf16CloseToFp32OnSmall) { reduced_precision_vs_golden(vf::Precision::BF16, 0.99); }
 TEST(EngineGolden, Int8CloseToFp32OnSmall) { reduced_precision_vs_golden(vf::Precision::INT8, 0.98); }
 
+// int8 on every golden case (all four models, both position interpolations, registers, SwiGLU):
+// the pooled outputs within cosine 0.999 of the fp32 goldens, the bar `auto` needs to pick int8.
+TEST(EngineGolden, Int8HoldsOnAllModelCases) {
+  const auto m = manifest();
+  ASSERT_TRUE(m.is_object());
+  int checked = 0;
+  double worst = 1;
+  for (const auto& c : m["model_cases"]) {
+    const std::string id = c["id"];
+    const bool legacy = c["pos_embed_interpolation"].get<std::string>().find("legacy") != std::string::npos;
+    SCOPED_TRACE(id);
+    vf::Engine& engine = engine_for(c["model_dir"], legacy, vf::Precision::INT8);
+    const auto input = vf::read_npy(kGolden + "/" + c["input"]["file"].get<std::string>());
+    const int B = static_cast<int>(input.shape[0]), H = static_cast<int>(input.shape[2]),
+              W = static_cast<int>(input.shape[3]);
+    const auto& ex = c["expected"];
+    vf::ForwardRequest req;
+    req.pooler = ex.contains("pooler_output");
+    req.mean_all = ex.contains("mean_pooled");
+    ASSERT_TRUE(req.pooler || req.mean_all);
+    const auto out = engine.forward(input.as_float().data(), B, H, W, req);
+    const int64_t D = engine.dim();
+    for (const auto& [name, t] : {std::pair<const char*, const vf::Tensor*>{"pooler_output", &out.pooler},
+                                  {"mean_pooled", &out.mean_all}}) {
+      if (!ex.contains(name)) continue;
+      const auto want = vf::read_npy(kGolden + "/" + ex[name]["file"].get<std::string>()).as_float();
+      const auto cmp = compare(t->data, want, D);
+      EXPECT_GE(cmp.min_cos, 0.999) << name;
+      worst = std::min(worst, cmp.min_cos);
+      std::printf("int8 vs fp32 %s %s: 1-cos %.2e\n", id.c_str(), name, 1 - cmp.min_cos);
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, static_cast<int>(m["model_cases"].size()));
+  std::printf("int8: worst pooled cosine to the fp32 goldens over %d cases: %.6f\n", checked, worst);
+}
+
 TEST(EngineGolden, EmbedIsNormalisedPooling) {
   vf::Engine& e = engine_for("models/tiny", false, vf::Precision::FP32);
   const auto input = vf::read_npy(kGolden + "/cases/inputs/rand_2x3x224x224.npy");
@@ -213,6 +253,65 @@ TEST(EngineGolden, ConcurrentForwardMatchesSerial) {
   for (int t = 0; t < 4; ++t) {
     EXPECT_EQ(ra[t], sa);
     EXPECT_EQ(rb[t], sb);
+  }
+}
+
+// With 2 threads and batch >= 2 each thread runs whole images on its own (and batch 3 leaves
+// one image for the layer-by-layer path): the result must be the one-thread result.
+TEST(EngineGolden, PerThreadImagesMatchOneThread) {
+  vf::EngineParams p;
+  p.model_dir = kGolden + "/models/tiny-registers";
+  p.precision = vf::Precision::FP32;
+  const auto a = vf::read_npy(kGolden + "/cases/inputs/rand_2x3x224x224.npy").as_float();
+  std::vector<float> three(a);
+  three.insert(three.end(), a.begin(), a.begin() + a.size() / 2);
+  vf::ForwardRequest req;
+  req.last_hidden_state = true;
+  req.pooler = true;
+  for (int batch : {2, 3}) {
+    p.threads = 1;
+    const auto one = vf::Engine::open(p)->forward(three.data(), batch, 224, 224, req);
+    p.threads = 2;
+    const auto two = vf::Engine::open(p)->forward(three.data(), batch, 224, 224, req);
+    ASSERT_EQ(one.last_hidden_state.data.size(), two.last_hidden_state.data.size());
+    double worst = 0;
+    for (size_t i = 0; i < one.last_hidden_state.data.size(); ++i)
+      worst = std::max(worst, static_cast<double>(std::abs(one.last_hidden_state.data[i] - two.last_hidden_state.data[i])));
+    EXPECT_LE(worst, 1e-5) << "batch " << batch;
+    // The third image is the first one again, run on the other path: the same result.
+    if (batch == 3)
+      for (int d = 0; d < static_cast<int>(two.pooler.shape[1]); ++d)
+        EXPECT_NEAR(two.pooler.data[2 * two.pooler.shape[1] + d], two.pooler.data[d], 1e-5);
+  }
+}
+
+// The attention softmax (our own kernel, AVX-512 where the CPU has it): against a double
+// reference on rows with and without a 16-element tail and with a score below exp's floor.
+TEST(EngineKernels, SoftmaxRowsMatchDoubleReference) {
+  for (int n : {1, 7, 16, 17, 257}) {
+    const int rows = 3;
+    std::vector<float> x(static_cast<size_t>(rows) * n);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(std::sin(0.7 * i) * 9.0);
+    if (n > 2) x[1] = -300.0f;
+    std::vector<double> ref(x.size());
+    for (int r = 0; r < rows; ++r) {
+      double m = -1e300, sum = 0;
+      for (int j = 0; j < n; ++j) m = std::max(m, static_cast<double>(x[r * n + j]));
+      for (int j = 0; j < n; ++j) sum += std::exp(x[r * n + j] - m);
+      for (int j = 0; j < n; ++j) ref[r * n + j] = std::exp(x[r * n + j] - m) / sum;
+    }
+    std::vector<float> y = x;
+    vf::model::softmax_rows(y.data(), rows, n, nullptr, 2);
+    std::vector<float> z = x;
+    std::vector<uint16_t> y16(x.size());
+    vf::model::softmax_rows(z.data(), rows, n, y16.data(), 1);
+    for (size_t i = 0; i < x.size(); ++i) {
+      EXPECT_NEAR(y[i], ref[i], 1e-6) << "n=" << n << " i=" << i;
+      uint32_t bits = static_cast<uint32_t>(y16[i]) << 16;
+      float b;
+      std::memcpy(&b, &bits, 4);
+      EXPECT_NEAR(b, ref[i], ref[i] / 128 + 1e-30) << "bf16, n=" << n << " i=" << i;
+    }
   }
 }
 

@@ -71,6 +71,15 @@ TEST(EngineImages, GoldenPhotosSmall) {
     // full-size decode: what shrink-on-load costs beyond the JPEG decoders' own difference.
     const auto fast = vf::decode_model_input(kGolden + "/" + c["image"].get<std::string>(), ip);
     ASSERT_EQ(fast, photo.model_input);
+    // What the indexer asks for (1280 px preview, thumbnail, features) must not change the
+    // model input: it is decoded at the model's own shrink-on-load scale, not the preview's.
+    vf::IngestParams indexer = ip;
+    indexer.thumb_size = 256;
+    indexer.preview_size = 1280;
+    indexer.features = true;
+    const auto indexed = vf::ingest_file(kGolden + "/" + c["image"].get<std::string>(), indexer);
+    ASSERT_EQ(indexed.model_input, photo.model_input);
+    ASSERT_FALSE(indexed.preview_jpeg.empty());
     vf::RgbImage full = vf::decode_rgb(kGolden + "/" + c["image"].get<std::string>(), 0);
     if (!ip.apply_orientation) full = vf::RgbImage{};  // decode_rgb always orients
     double cos_full = 0;

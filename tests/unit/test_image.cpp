@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -178,6 +179,13 @@ TEST(ImageShrinkOnLoad, LargeJpegIsNotFullyDecoded) {
   const auto p = vf::ingest_file(f);
   EXPECT_EQ(p.meta.width, 4272);  // metadata still reports the full size
   EXPECT_EQ(p.model_input.size(), 3u * 224 * 224);
+  // The model input comes from its own decode at 1/4 (1068 x 712: short edge >= 2.5 x 256),
+  // not from the 1/2 decode the 1280 px preview needs: what the indexer embeds equals what a
+  // query by this file embeds (decode_model_input decodes nothing else).
+  EXPECT_EQ(p.model_input, vf::decode_model_input(f));
+  vf::image::DecodeRequest req;
+  const auto preview = vf::image::decode_buffer(p.preview_jpeg.data(), p.preview_jpeg.size(), "preview", req).rgb;
+  EXPECT_EQ(preview.width, 1280);
 }
 
 TEST(ImageThumbnails, SizesAndJpeg) {
@@ -193,6 +201,33 @@ TEST(ImageThumbnails, SizesAndJpeg) {
   EXPECT_EQ(std::max(v.width, v.height), 1280);
   EXPECT_EQ(p.thumb_jpeg[0], 0xFF);
   EXPECT_EQ(p.thumb_jpeg[1], 0xD8);
+}
+
+// Thumbnails shrink by a box reduce first when the image is over twice the target (Pillow's
+// thumbnail() recipe), then the antialiased bicubic: the result stays within a few levels of
+// the bicubic alone, partial edge blocks included (4001 x 2999 is not a multiple of the factor).
+TEST(ImageThumbnails, BoxReduceThenBicubicStaysCloseToBicubicAlone) {
+  vf::RgbImage big;
+  big.width = 4001;
+  big.height = 2999;
+  big.pixels.resize(static_cast<size_t>(big.width) * big.height * 3);
+  for (int y = 0; y < big.height; ++y)
+    for (int x = 0; x < big.width; ++x) {
+      uint8_t* p = &big.pixels[(static_cast<size_t>(y) * big.width + x) * 3];
+      p[0] = static_cast<uint8_t>(x * 255 / big.width);
+      p[1] = static_cast<uint8_t>(y * 255 / big.height);
+      p[2] = static_cast<uint8_t>(128 + 100 * std::sin(x / 300.0) * std::cos(y / 200.0));
+    }
+  const vf::RgbImage small = vf::image::downsize(big, 256);
+  ASSERT_EQ(small.width, 256);
+  ASSERT_EQ(small.height, 192);  // 2999 * 256 / 4001 = 191.9
+  const vf::RgbImage direct = vf::image::resize_bicubic_pillow(big, small.width, small.height);
+  int worst = 0;
+  for (size_t i = 0; i < small.pixels.size(); ++i)
+    worst = std::max(worst, std::abs(int(small.pixels[i]) - int(direct.pixels[i])));
+  EXPECT_LE(worst, 3);
+  // Not larger than the target, never upscaled.
+  EXPECT_EQ(vf::image::downsize(small, 1280).width, small.width);
 }
 
 TEST(ImageFeatures, HistogramAndPhash) {
@@ -226,6 +261,45 @@ TEST(ImageFeatures, HistogramAndPhash) {
   solid.pixels.assign(48, 0);
   for (int i = 0; i < 16; ++i) solid.pixels[i * 3] = 255;
   EXPECT_FLOAT_EQ(vf::image::color_histogram(solid)[7 * 64], 1.0f);
+}
+
+// The indexer makes no preview by default, so the thumbnail and features come from the model's
+// own decode (short edge >= 640: a 12 MP JPEG at 1/4, 1000x750) instead of the 1280 px working
+// copy the preview's decode gave (1/2, reduced to 1280). Photos that decode small enough give
+// the same bits; the others move a little (printed), far less than the duplicate finder's
+// thresholds (pHash 8 bits) and the gaps between different photos.
+TEST(ImageFeatures, OneDecodeKeepsFeatures) {
+  std::vector<std::string> files;
+  for (const auto& f : files_under(kPhotos + "near_duplicates"))
+    if (vf::has_image_extension(f)) files.push_back(f);
+  for (const auto& f : files_under(kPhotos + "camera_exif"))
+    if (fs::file_size(f) > 1'000'000) files.push_back(f);  // the 8 large ones (12-29 MP)
+  vf::IngestParams old_indexer;  // a 1280 px preview: features on its working copy
+  vf::IngestParams one_decode = old_indexer;
+  one_decode.preview_size = 0;
+  int checked = 0, moved = 0, worst_bits = 0;
+  double worst_l1 = 0;
+  for (const auto& f : files) {
+    const auto a = vf::ingest_file(f, old_indexer);
+    const auto b = vf::ingest_file(f, one_decode);
+    ++checked;
+    EXPECT_EQ(a.model_input, b.model_input) << f;
+    const int bits = std::popcount(a.phash ^ b.phash);
+    double l1 = 0;
+    for (size_t i = 0; i < a.color_hist.size(); ++i) l1 += std::abs(a.color_hist[i] - b.color_hist[i]);
+    moved += bits > 0 || l1 > 0;
+    worst_bits = std::max(worst_bits, bits);
+    worst_l1 = std::max(worst_l1, l1);
+    EXPECT_LE(bits, 2) << f;
+    EXPECT_LE(l1, 0.05) << f;  // of 2 (disjoint histograms)
+    const auto ta = vf::decode_rgb_bytes(a.thumb_jpeg.data(), a.thumb_jpeg.size(), f);
+    const auto tb = vf::decode_rgb_bytes(b.thumb_jpeg.data(), b.thumb_jpeg.size(), f);
+    EXPECT_EQ(std::max(ta.width, ta.height), std::max(tb.width, tb.height)) << f;
+    EXPECT_NEAR(std::min(ta.width, ta.height), std::min(tb.width, tb.height), 1) << f;
+  }
+  std::printf("  %d photos, %d with moved features: pHash at most %d bits, colour histogram L1 at most %.4f\n",
+              checked, moved, worst_bits, worst_l1);
+  EXPECT_GE(checked, 30);
 }
 
 TEST(ImageLimits, PixelsBytesAndTimeout) {

@@ -15,6 +15,7 @@
 #include "common/half.h"
 #include "catalog/schema.h"
 #include "store/faiss_index.h"
+#include "test_vectors.h"
 
 namespace fs = std::filesystem;
 using namespace vf::detail;
@@ -22,17 +23,7 @@ using namespace vf::store;
 
 namespace {
 
-std::vector<float> unit_vectors(int64_t n, int d, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> g;
-  std::vector<float> x(static_cast<size_t>(n) * d);
-  for (int64_t i = 0; i < n; ++i) {
-    double s = 0;
-    for (int j = 0; j < d; ++j) s += std::pow(x[i * d + j] = g(rng), 2);
-    for (int j = 0; j < d; ++j) x[i * d + j] /= static_cast<float>(std::sqrt(s));
-  }
-  return x;
-}
+using vf::test::unit_vectors;
 
 struct TempDir {
   std::string path;

@@ -25,13 +25,9 @@ std::string describe(const vf::DupeMember& m) {
 json group_json(const vf::DupeGroup& g) {
   json members = json::array();
   for (const auto& m : g.members) {
-    json j = {{"id", m.id},           {"relation", m.relation},
-              {"evidence", m.evidence}, {"similarity", std::round(m.similarity * 1e4) / 1e4},
-              {"format", m.format},   {"width", m.width},       {"height", m.height},
-              {"file_size", m.file_size}, {"keeper", m.id == g.keeper}};
+    json j = {{"id", m.id}};
     vf::put_path(j, "path", m.path);  // lossless for names that are not UTF-8
-    if (m.phash_distance >= 0) j["phash_distance"] = m.phash_distance;
-    if (m.copy_of) j["copy_of"] = m.copy_of, j["copy_kind"] = m.copy_kind;
+    vf::put_dupe_evidence(j, m, g.keeper);
     members.push_back(j);
   }
   return {{"kind", g.kind}, {"keeper", g.keeper}, {"keeper_reason", g.keeper_reason}, {"members", members}};

@@ -19,7 +19,7 @@ int cmd_embed(int argc, char** argv) {
                      "bicubic), centre-cropped and normalised as preprocessor_config.json says.");
   args.option("model", "DIR", "Hugging Face model directory ($VIEWFINDER_MODEL)", vf::default_model_dir()).alias('m');
   args.option("pooling", "cls|mean|patch-mean", "which vector represents the image", "cls");
-  args.option("precision", "auto|fp32|bf16|int8", "matrix-product precision (auto: bf16 with AVX512-BF16, else fp32)", "auto");
+  args.option("precision", "auto|fp32|bf16|int8", "matrix-product precision (auto: int8 with AVX512-VNNI, else bf16 with AVX512-BF16, else fp32)", "auto");
   args.option("threads", "N", "compute threads (0: physical cores)", "0").alias('t');
   args.option("batch", "N", "images per forward pass", "8");
   args.flag("as-stored", "ignore EXIF orientation (match processor(Image.open(p)) instead of HF pipelines)");

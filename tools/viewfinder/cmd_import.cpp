@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "store_option.h"
 #include "viewfinder/viewfinder.h"
 
 namespace {
@@ -15,10 +16,11 @@ int cmd_import(int argc, char** argv) {
   args.option("library", "DIR", "library directory", vf::default_library_dir()).alias('l');
   args.option("hdf5", "FILE", "input file");
   args.flag("json", "print JSON");
+  vf::cli::add_store_option(args);
   if (!args.parse(argc, argv)) return args.exit_code();
   return vf::cli::guarded([&] {
     if (!args.has("hdf5")) throw vf::Error("--hdf5 FILE is required", vf::ErrorCode::InvalidArgument);
-    auto lib = vf::Library::open(args.get("library"));
+    auto lib = vf::cli::open_library(args, args.get("library"), /*read_only=*/false);
     int64_t n = lib->import_hdf5(args.get("hdf5"));
     auto info = lib->info();
     if (args.has("json"))

@@ -207,6 +207,10 @@ vf::IndexParams params_from_args(const vf::cli::Args& args) {
   params.prune_missing = !args.has("no-prune");
   params.allow_empty_root = args.has("allow-empty-root");
   params.follow_symlinks = args.has("follow-symlinks");
+  if (args.has("previews") && args.has("no-previews"))
+    throw vf::Error("give --previews or --no-previews, not both", vf::ErrorCode::InvalidArgument);
+  if (args.has("previews")) params.make_previews = true;  // remembered by the library
+  if (args.has("no-previews")) params.make_previews = false;
   if (args.has("shard")) std::tie(params.shard_index, params.shard_count) = vf::parse_shard(args.get("shard"));
   return params;
 }
@@ -268,10 +272,15 @@ int cmd_index(int argc, char** argv) {
   args.option("index-type", "FACTORY", "FAISS factory string, e.g. Flat, IVF1024,Flat, HNSW32,SQ8 (default: by size)");
   args.option("commit-every", "N", "photos per catalog transaction", "64");
   args.option("shard", "I/N", "embed only this worker's share of the files (several machines, one Milvus "
-                              "collection, each worker with its own --library)");
+                              "collection, each worker with its own --library); a library without --shard is "
+                              "refused by a collection holding photos it did not write (read that with mirror)");
   args.flag("no-prune", "keep entries of files that disappeared");
   args.flag("allow-empty-root", "let a root that is missing, unreadable or empty remove the entries of its photos\n"
                                 "(without it such a run stops: an unmounted share is not a deletion)");
+  args.flag("previews", "make the 1280 px previews while indexing (default: the server makes each on first view\n"
+                        "and caches it; at indexing they cost a second decode of every large photo);\n"
+                        "remembered: later runs, --watch and re-indexing from the server keep making them");
+  args.flag("no-previews", "stop making previews at indexing (the default; remembered like --previews)");
   args.flag("follow-symlinks", "follow symlinks that lead out of the indexed folders (default: only those inside)");
   args.flag("json", "JSON lines on stdout (progress, failures, summary last)");
   args.flag("quiet", "no progress bar").alias('q');

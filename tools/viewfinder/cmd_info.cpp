@@ -27,7 +27,8 @@ int cmd_info(int argc, char** argv) {
                           {"precision", i.precision}, {"dim", i.dim}, {"index_type", i.index_type},
                           {"index_vectors", i.index_vectors}, {"catalog_bytes", i.catalog_bytes},
                           {"index_bytes", i.index_bytes}, {"thumbs_bytes", i.thumbs_bytes},
-                          {"index_memory_bytes", i.index_memory_bytes}, {"last_indexed", i.last_indexed}};
+                          {"index_memory_bytes", i.index_memory_bytes}, {"last_indexed", i.last_indexed},
+                          {"reader", i.reader}};
       if (args.has("failures")) {
         j["failures"] = nlohmann::json::array();
         for (auto& f : failures) j["failures"].push_back({{"path", f.path}, {"reason", f.reason}});
@@ -41,7 +42,8 @@ int cmd_info(int argc, char** argv) {
               << "model:        " << (i.model_id.empty() ? "-" : i.model_id) << "  pooling " << (i.pooling.empty() ? "-" : i.pooling)
               << "  precision " << (i.precision.empty() ? "-" : i.precision) << "  dim " << i.dim << "\n"
               << "model dir:    " << lib->model_dir() << "\n"
-              << "index:        " << (i.index_type.empty() ? "(empty)" : i.index_type) << ", " << i.index_vectors << " vectors\n"
+              << "index:        " << (i.index_type.empty() ? "(empty)" : i.index_type) << ", " << i.index_vectors << " vectors"
+              << (i.reader ? " (a reader: the catalog mirrors this collection; 'viewfinder mirror' refreshes it)" : "") << "\n"
               << "disk:         catalog " << format_bytes(i.catalog_bytes) << ", index " << format_bytes(i.index_bytes)
               << ", thumbnails " << format_bytes(i.thumbs_bytes) << "\n"
               << "memory:       " << format_bytes(i.index_memory_bytes) << " (indexes)\n"

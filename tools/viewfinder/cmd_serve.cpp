@@ -3,11 +3,30 @@
 #include <iostream>
 
 #include "cli.h"
+#include "mirror_option.h"
 #include "store_option.h"
 #include "viewfinder/server.h"
 #include "viewfinder/viewfinder.h"
 
 namespace {
+
+// serve --reader: the library mirrors a collection other machines fill. Its paths come from
+// them, so files are served only under the roots the user names here.
+void start_reader(const vf::cli::Args& args, vf::ServerParams& p) {
+  vf::MirrorParams params = vf::cli::mirror_params(args, "serve --reader", p.library_dir, p.engine.model_dir);
+  if (!args.has("root") && p.roots.empty())
+    throw vf::Error("serve --reader needs --root DIR: the folder(s) holding the collection's photos on this machine "
+                    "(its paths are written by other machines, mapped by --path-map; nothing outside --root is "
+                    "served)",
+                    vf::ErrorCode::InvalidArgument);
+  vf::cli::ProgressLine bar;
+  params.progress = vf::cli::sync_progress(bar);
+  const vf::MirrorReport r = vf::mirror_collection(p.library_dir, params);
+  bar.finish();
+  std::cerr << "reader " << p.library_dir << " mirrors " << params.store << ": " << vf::mirror_summary(r) << "\n";
+  p.reader_refresh_s = args.get_double("refresh-s");
+  if (p.reader_refresh_s < 0) throw vf::Error("--refresh-s must be >= 0", vf::ErrorCode::InvalidArgument);
+}
 
 int run_serve(int argc, char** argv) {
   vf::cli::Args args("serve", "", "Serve the web UI and the JSON API for a library.");
@@ -46,6 +65,12 @@ int run_serve(int argc, char** argv) {
       "  VIEWFINDER_TOKEN=$(openssl rand -hex 16) viewfinder serve --host 0.0.0.0\n"
       "  viewfinder serve --config /etc/viewfinder/server.json\n");
   vf::cli::add_store_option(args);
+  args.flag("reader", "serve a reader library: DIR mirrors the --store collection (viewfinder mirror), "
+                      "synced at start (progress on stderr); files are served only under --root (required), "
+                      "at the paths --path-map gives");
+  args.option("refresh-s", "S", "with --reader: sync from the collection every S seconds (0: at start and on "
+                                "POST /api/index only); each sync logs one summary line", "0");
+  vf::cli::add_path_map_option(args);
   if (!args.parse(argc, argv)) return args.exit_code();
   return vf::cli::guarded([&] {
     vf::ServerParams p;
@@ -53,7 +78,12 @@ int run_serve(int argc, char** argv) {
     if (const char* t = std::getenv("VIEWFINDER_TOKEN"); t && *t) p.auth_token = t;
     if (args.has("config")) vf::load_server_config(args.get("config"), p);
     if (args.has("library")) p.library_dir = args.get("library");
-    vf::cli::remember_store_option(args, p.library_dir);
+    if (args.has("model")) p.engine.model_dir = args.get("model");
+    if (args.has("path-map") && !args.has("reader"))
+      throw vf::Error("--path-map maps a reader's paths: use it with serve --reader (or viewfinder mirror)",
+                      vf::ErrorCode::InvalidArgument);
+    if (args.has("reader")) start_reader(args, p);
+    else vf::cli::remember_store_option(args, p.library_dir);
     if (args.has("host") || !args.has("config")) p.host = args.get("host");
     if (args.has("port") || !args.has("config")) p.port = args.get_int("port");
     if (args.has("token")) p.auth_token = args.get("token");
@@ -76,7 +106,6 @@ int run_serve(int argc, char** argv) {
       p.max_upload_bytes = mb << 20;
     }
     if (args.has("root")) p.roots = args.get_all("root");
-    if (args.has("model")) p.engine.model_dir = args.get("model");
     if (args.has("web-root")) p.web_root = args.get("web-root");
     if (args.has("log")) p.log_file = args.get("log");
     if (args.has("threads")) p.threads = args.get_int("threads");

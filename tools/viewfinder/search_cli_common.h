@@ -53,17 +53,11 @@ inline vf::Filters parse_filters(const vf::cli::Args& args) {
   return vf::filters_from_params(params);
 }
 
+// The API's photo detail form (viewfinder/photo_json.h) plus the local thumbnail path.
 inline nlohmann::json photo_json(const vf::PhotoRecord& p) {
-  const auto& m = p.meta;
-  nlohmann::json j = {{"format", m.format}, {"width", m.width}, {"height", m.height},
-                      {"capture_time", m.capture_time}, {"file_time", m.file_time},
-                      {"make", m.make}, {"model", m.model},
-                      {"lens", m.lens}, {"thumb", p.thumb_path}};
-  vf::put_path(j, "path", p.path);  // + path_bytes when the name is not UTF-8
-  vf::put_path(j, "folder", p.folder);
-  if (m.rating) j["rating"] = *m.rating;
-  if (m.gps_lat && m.gps_lon) j["gps"] = {*m.gps_lat, *m.gps_lon};
-  if (!m.keywords.empty()) j["keywords"] = m.keywords;
+  nlohmann::json j = nlohmann::json::object();
+  vf::put_photo_detail(j, p);
+  j["thumb"] = p.thumb_path;
   return j;
 }
 

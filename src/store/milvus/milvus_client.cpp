@@ -138,11 +138,11 @@ bool Client::has_collection(const std::string& name) {
   return r.value();
 }
 
-void Client::create_collection(const std::string& name, int dim, int shards) {
+void Client::create_collection(const std::string& name, int dim, int shards, const std::string& description) {
   if (dim <= 0) throw Error("Milvus collection dimension must be positive", ErrorCode::InvalidArgument);
   pb::CreateCollectionRequest req;
   req.set_collection_name(name);
-  req.set_schema(photo_schema(name, dim).SerializeAsString());
+  req.set_schema(photo_schema(name, dim, description).SerializeAsString());
   req.set_shards_num(shards);
   req.set_consistency_level(common::ConsistencyLevel::Strong);
   auto st = impl_->call<pb::CreateCollectionRequest, common::Status>(
@@ -159,18 +159,26 @@ void Client::drop_collection(const std::string& name) {
   impl_->check("DropCollection", name, st);
 }
 
-int Client::collection_dim(const std::string& name) {
+int Client::collection_dim(const std::string& name) { return describe_collection(name).dim; }
+
+Client::CollectionInfo Client::describe_collection(const std::string& name) {
   pb::DescribeCollectionRequest req;
   req.set_collection_name(name);
   auto r = impl_->call<pb::DescribeCollectionRequest, pb::DescribeCollectionResponse>(
       "DescribeCollection", &pb::MilvusService::Stub::DescribeCollection, req);
   impl_->check("DescribeCollection", name, r.status());
-  for (const auto& f : r.schema().fields())
+  CollectionInfo info;
+  info.description = r.schema().description();
+  for (const auto& f : r.schema().fields()) {
+    info.fields.push_back(f.name());
     if (f.name() == kVectorField)
       for (const auto& kv : f.type_params())
-        if (kv.key() == "dim") return std::stoi(kv.value());
-  throw Error("Milvus collection " + name + " at " + address() + " has no \"vector\" field: not a Viewfinder collection",
-              ErrorCode::Corrupt);
+        if (kv.key() == "dim") info.dim = std::stoi(kv.value());
+  }
+  if (info.dim <= 0)
+    throw Error("Milvus collection " + name + " at " + address() + " has no \"vector\" field: not a Viewfinder collection",
+                ErrorCode::Corrupt);
+  return info;
 }
 
 void Client::create_index(const std::string& name, const IndexSpec& index) {
@@ -178,23 +186,64 @@ void Client::create_index(const std::string& name, const IndexSpec& index) {
   req.set_collection_name(name);
   req.set_field_name(kVectorField);
   req.set_index_name("vector_index");
-  std::string params;
-  if (index.type == "HNSW")
-    params = "{\"M\":" + std::to_string(index.hnsw_m) + ",\"efConstruction\":" +
-             std::to_string(index.hnsw_ef_construction) + "}";
-  else if (index.type == "IVF_FLAT")
-    params = "{\"nlist\":" + std::to_string(index.ivf_nlist) + "}";
-  else if (index.type == "FLAT")
-    params = "{}";
-  else
-    throw Error("unsupported Milvus index type \"" + index.type + "\": expected HNSW, IVF_FLAT or FLAT",
-                ErrorCode::InvalidArgument);
+  const std::string params = build_params_json(index);  // throws on an unknown type
   add_kv(req.mutable_extra_params(), "index_type", index.type);
   add_kv(req.mutable_extra_params(), "metric_type", "IP");
   add_kv(req.mutable_extra_params(), "params", params);
   auto st = impl_->call<pb::CreateIndexRequest, common::Status>("CreateIndex", &pb::MilvusService::Stub::CreateIndex,
                                                                 req);
   impl_->check("CreateIndex", name, st);
+}
+
+std::optional<IndexSpec> Client::describe_index(const std::string& name) {
+  pb::DescribeIndexRequest req;
+  req.set_collection_name(name);
+  req.set_field_name(kVectorField);
+  auto r = impl_->call<pb::DescribeIndexRequest, pb::DescribeIndexResponse>(
+      "DescribeIndex", &pb::MilvusService::Stub::DescribeIndex, req);
+  if (r.index_descriptions_size() == 0) return std::nullopt;  // Milvus answers IndexNotExist
+  impl_->check("DescribeIndex", name, r.status());
+  std::vector<std::pair<std::string, std::string>> params;
+  for (const auto& kv : r.index_descriptions(0).params()) params.emplace_back(kv.key(), kv.value());
+  return spec_from_index_params(params);
+}
+
+void Client::drop_index(const std::string& name) {
+  pb::DropIndexRequest req;
+  req.set_collection_name(name);
+  req.set_field_name(kVectorField);
+  req.set_index_name("vector_index");
+  auto st = impl_->call<pb::DropIndexRequest, common::Status>("DropIndex", &pb::MilvusService::Stub::DropIndex, req);
+  impl_->check("DropIndex", name, st);
+}
+
+IndexProgress Client::index_progress(const std::string& name) {
+  pb::DescribeIndexRequest req;
+  req.set_collection_name(name);
+  req.set_field_name(kVectorField);
+  auto r = impl_->call<pb::DescribeIndexRequest, pb::DescribeIndexResponse>(
+      "DescribeIndex", &pb::MilvusService::Stub::DescribeIndex, req);
+  IndexProgress p;
+  if (r.index_descriptions_size() == 0) return p;  // no index (Milvus answers IndexNotExist)
+  impl_->check("DescribeIndex", name, r.status());
+  const auto& d = r.index_descriptions(0);
+  p.indexed_rows = d.indexed_rows();
+  p.total_rows = d.total_rows();
+  p.pending_rows = d.pending_index_rows();
+  p.state = common::IndexState_Name(d.state());
+  p.fail_reason = d.index_state_fail_reason();
+  return p;
+}
+
+std::vector<Client::LoadedSegment> Client::loaded_segments(const std::string& name) {
+  pb::GetQuerySegmentInfoRequest req;
+  req.set_collectionname(name);
+  auto r = impl_->call<pb::GetQuerySegmentInfoRequest, pb::GetQuerySegmentInfoResponse>(
+      "GetQuerySegmentInfo", &pb::MilvusService::Stub::GetQuerySegmentInfo, req);
+  impl_->check("GetQuerySegmentInfo", name, r.status());
+  std::vector<LoadedSegment> out;
+  for (const auto& i : r.infos()) out.push_back({i.segmentid(), i.num_rows(), i.mem_size(), i.indexid()});
+  return out;
 }
 
 void Client::load(const std::string& name) {

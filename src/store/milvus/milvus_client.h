@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "store/milvus/milvus_index.h"  // IndexSpec: the ANN index and its parameters
 #include "store/milvus/milvus_schema.h"
 
 namespace vf::milvus {
@@ -32,12 +33,12 @@ struct ClientOptions {
   size_t upsert_batch_rows = 1000;   // rows per Upsert request (also capped at ~32 MB)
 };
 
-// The ANN index on the vector field; the metric is always inner product (embeddings are
-// L2-normalised, so IP is cosine).
-struct IndexSpec {
-  std::string type = "HNSW";  // "HNSW" | "IVF_FLAT" | "FLAT"
-  int hnsw_m = 16, hnsw_ef_construction = 200;
-  int ivf_nlist = 1024;
+// How far the vector index of a collection is built (DescribeIndex): rows of sealed
+// segments indexed so far, of all rows; building ends when pending == 0 and indexed == total.
+struct IndexProgress {
+  int64_t indexed_rows = 0, total_rows = 0, pending_rows = 0;
+  std::string state;  // "Finished", "InProgress", "Failed", ... ("" when no index exists)
+  std::string fail_reason;
 };
 
 struct SearchRequest {
@@ -67,11 +68,31 @@ class Client {
   std::string server_version();  // GetVersion, e.g. "v2.3.x"
 
   bool has_collection(const std::string& name);
-  // Creates the Viewfinder photo collection (schema in milvus_schema.h) with `dim` floats.
-  void create_collection(const std::string& name, int dim, int shards = 1);
+  // Creates the Viewfinder photo collection (schema in milvus_schema.h) with `dim` floats;
+  // `description` is stored with it ("" = a generic text).
+  void create_collection(const std::string& name, int dim, int shards = 1, const std::string& description = "");
   void drop_collection(const std::string& name);  // no error when it does not exist
   int collection_dim(const std::string& name);    // from DescribeCollection
+  struct CollectionInfo {
+    int dim = 0;
+    std::string description;
+    std::vector<std::string> fields;  // every field name, in schema order
+  };
+  CollectionInfo describe_collection(const std::string& name);
+  // The vector index (metric: inner product, embeddings are L2-normalised).
   void create_index(const std::string& name, const IndexSpec& index);
+  // The vector index as DescribeIndex reports it; nullopt when the collection has none.
+  std::optional<IndexSpec> describe_index(const std::string& name);
+  // Drops the vector index (Milvus 2.3 requires the collection released first).
+  void drop_index(const std::string& name);
+  IndexProgress index_progress(const std::string& name);  // DescribeIndex of the vector index
+  // The collection's segments loaded in the query nodes (GetQuerySegmentInfo): rows, memory
+  // (Milvus 2.3.5 reports 0) and the index each is searched with (index_id 0: none yet,
+  // searched by brute force or Milvus's interim index).
+  struct LoadedSegment {
+    int64_t id = 0, rows = 0, mem_bytes = 0, index_id = 0;
+  };
+  std::vector<LoadedSegment> loaded_segments(const std::string& name);
   void load(const std::string& name);             // waits until 100% loaded
   void release(const std::string& name);
 

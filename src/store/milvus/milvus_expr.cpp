@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "catalog/filter_sql.h"
+#include "store/milvus/milvus_schema.h"
 #include "viewfinder/error.h"
 
 namespace vf::milvus {
@@ -37,11 +38,34 @@ std::string quote_string(const std::string& value) {
 
 std::string filters_to_expr(const Filters& f, const ValueLookup& lookup) {
   std::vector<std::string> terms;
-  if (f.date_from || f.date_to) terms.push_back("has_capture == true");
-  if (f.date_from) terms.push_back("capture_unix >= " + std::to_string(*f.date_from));
-  if (f.date_to) terms.push_back("capture_unix <= " + std::to_string(*f.date_to));
-  auto substring = [&](const char* field, const std::string& value) {
+  if (f.date_from || f.date_to) {
+    // SQL: coalesce(capture_unix, file_time_unix) with include_file_times, else capture_unix;
+    // a NULL time never matches. Milvus has no NULL: the has_* flags say which is known.
+    auto range = [&](const std::string& field) {
+      std::string r;
+      if (f.date_from) r += " && " + field + " >= " + std::to_string(*f.date_from);
+      if (f.date_to) r += " && " + field + " <= " + std::to_string(*f.date_to);
+      return r;
+    };
+    if (!f.include_file_times) {
+      terms.push_back("has_capture == true" + range("capture_unix"));
+    } else {
+      terms.push_back("((has_capture == true" + range("capture_unix") +
+                      ") || (has_capture == false && has_file_time == true" + range("file_time_unix") + "))");
+    }
+  }
+  auto substring = [&](const char* field, const std::string& value, bool exact) {
     if (value.empty()) return;
+    if (exact) {
+      // SQL: coalesce(make, '') = value, case-sensitive, on the field as stored. A value
+      // longer than a stored (clipped) field could match nothing here but a row in SQL.
+      if (value.size() > static_cast<size_t>(kMaxTextBytes))
+        throw Error(std::string("a ") + field + " of over " + std::to_string(kMaxTextBytes) +
+                        " bytes cannot be matched in Milvus (its text fields hold at most that)",
+                    ErrorCode::InvalidArgument);
+      terms.push_back(std::string(field) + " == " + quote_string(value));
+      return;
+    }
     if (!lookup)
       throw Error(std::string("a ") + field + " filter on Milvus needs the library's list of " + field +
                       " values (Milvus 2.3 matches text prefixes only)",
@@ -51,9 +75,9 @@ std::string filters_to_expr(const Filters& f, const ValueLookup& lookup) {
     // No value contains the text: a term that no photo satisfies (ids are never negative).
     terms.push_back(list.empty() ? std::string("id < 0") : std::string(field) + "_lc in [" + list + "]");
   };
-  substring("make", f.make);
-  substring("model", f.model);
-  substring("lens", f.lens);
+  substring("make", f.make, f.make_exact);
+  substring("model", f.model, f.model_exact);
+  substring("lens", f.lens, f.lens_exact);
   if (!f.path_prefix.empty()) {
     // Milvus 2.3's `like` knows one wildcard, a trailing '%', and no escape: '_' is literal,
     // and a prefix that itself holds a '%' cannot be written.

@@ -21,13 +21,16 @@ namespace vf::milvus {
 using ValueLookup =
     std::function<std::vector<std::string>(const std::string& field, const std::string& needle)>;
 
-// "" for empty filters. Semantics match the catalog's SQL filter (search_util.cpp):
-// inclusive date range, case-insensitive substrings of make/model/lens (on the *_lc fields),
-// case-sensitive path prefix, normalised format, orientation by width/height, minimum
+// "" for empty filters. Semantics match the catalog's SQL filter (catalog/filter_sql.cpp), so
+// a filtered search returns what FAISS returns: inclusive date range (on the capture time, or
+// with include_file_times the file time of a photo without one), case-insensitive substrings
+// of make/model/lens (on the *_lc fields) or, with *_exact, case-sensitive equality on the
+// field as stored, case-sensitive path prefix, normalised format, orientation by width/height, minimum
 // width/height/rating, GPS box (across the antimeridian when min_lon > max_lon). Photos
 // without a capture time / rating / GPS never match a filter on it.
 // Throws vf::Error(InvalidArgument) for a bad orientation, a make/model/lens filter without a
-// lookup, or a path prefix containing '%' (Milvus 2.3's `like` has no escape).
+// lookup, a path prefix containing '%' (Milvus 2.3's `like` has no escape), or an exact
+// make/model/lens longer than the collection's text fields (kMaxTextBytes).
 std::string filters_to_expr(const Filters& filters, const ValueLookup& lookup = {});
 
 // A Milvus string literal: "..." with backslash and double quote escaped.

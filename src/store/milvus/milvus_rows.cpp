@@ -22,10 +22,14 @@ struct DoubleColumn { const char* name; double PhotoFields::*member; };
 struct TextColumn { const char* name; std::string PhotoFields::*member; int max_len; bool lower; };
 
 const Int64Column kInt64Columns[] = {{"capture_unix", &PhotoFields::capture_unix},
+                                     {"file_time_unix", &PhotoFields::file_time_unix},
                                      {"width", &PhotoFields::width},
                                      {"height", &PhotoFields::height},
-                                     {"rating", &PhotoFields::rating}};
+                                     {"rating", &PhotoFields::rating},
+                                     {"file_size", &PhotoFields::file_size},
+                                     {"mtime_ns", &PhotoFields::mtime_ns}};
 const BoolColumn kBoolColumns[] = {{"has_capture", &PhotoFields::has_capture},
+                                   {"has_file_time", &PhotoFields::has_file_time},
                                    {"has_rating", &PhotoFields::has_rating},
                                    {"has_gps", &PhotoFields::has_gps}};
 const DoubleColumn kDoubleColumns[] = {{"gps_lat", &PhotoFields::gps_lat},
@@ -39,7 +43,8 @@ const TextColumn kTextColumns[] = {
     {"lens_lc", &PhotoFields::lens, kMaxTextBytes, true},
     {"path", &PhotoFields::path, kMaxPathBytes, false},
     {"folder", &PhotoFields::folder, kMaxPathBytes, false},
-    {"format", &PhotoFields::format, kMaxTextBytes, false}};
+    {"format", &PhotoFields::format, kMaxTextBytes, false},
+    {"content_hash", &PhotoFields::content_hash, kMaxHashBytes, false}};
 
 schema::FieldSchema* add_field(schema::CollectionSchema& s, const char* name, schema::DataType type) {
   auto* f = s.add_fields();
@@ -77,10 +82,10 @@ const std::vector<std::string>& scalar_field_names() {
   return names;
 }
 
-schema::CollectionSchema photo_schema(const std::string& name, int dim) {
+schema::CollectionSchema photo_schema(const std::string& name, int dim, const std::string& description) {
   schema::CollectionSchema s;
   s.set_name(name);
-  s.set_description("Viewfinder photo embeddings and filterable metadata");
+  s.set_description(description.empty() ? "Viewfinder photo embeddings and filterable metadata" : description);
   auto* id = add_field(s, kIdField, schema::DataType::Int64);
   id->set_is_primary_key(true);
   id->set_autoid(false);

@@ -12,8 +12,9 @@
 namespace vf::milvus {
 
 // The collection schema: id (Int64 primary key, not auto), vector (FloatVector dim), and
-// the scalar fields of PhotoFields.
-::milvus::proto::schema::CollectionSchema photo_schema(const std::string& name, int dim);
+// the scalar fields of PhotoFields. `description` ("" = a generic one) records the model.
+::milvus::proto::schema::CollectionSchema photo_schema(const std::string& name, int dim,
+                                                      const std::string& description = "");
 
 // Columns for rows[begin, end), appended to `out` (an Upsert request's fields_data).
 // Throws vf::Error(InvalidArgument) for a vector of the wrong size or an over-long text.

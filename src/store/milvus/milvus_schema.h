@@ -18,10 +18,13 @@ inline constexpr const char* kIdField = "id";
 inline constexpr const char* kVectorField = "vector";
 inline constexpr int kMaxPathBytes = 4096;  // VarChar max_length of path and folder
 inline constexpr int kMaxTextBytes = 512;   // VarChar max_length of make/model/lens/format
+inline constexpr int kMaxHashBytes = 128;   // VarChar max_length of content_hash
 
 struct PhotoFields {
   bool has_capture = false;
   int64_t capture_unix = 0;
+  bool has_file_time = false;  // the file's modification time (include_file_times filters)
+  int64_t file_time_unix = 0;
   std::string make, model, lens;  // as read from the photo
   std::string path, folder;       // absolute path; folder = its parent directory
   std::string format;             // normalised: "jpeg", "heif", "raw", ...
@@ -30,6 +33,10 @@ struct PhotoFields {
   int64_t rating = 0;
   bool has_gps = false;
   double gps_lat = 0, gps_lon = 0;
+  // The indexed file's identity, so that a reader on another machine (a library mirroring
+  // the collection) can tell the file at `path` is still the one embedded.
+  std::string content_hash;
+  int64_t file_size = 0, mtime_ns = 0;
 };
 
 struct PhotoRow {

@@ -55,12 +55,27 @@ def make_photo_dir(root, flowers=24, cameras=6, dupes=True):
     return photos
 
 
-def index_library(lib, photos):
-    r = subprocess.run([VF_BIN, "index", "--library", lib, "--model", TINY_MODEL, "-q", photos],
+def index_library(lib, photos, *extra):
+    r = subprocess.run([VF_BIN, "index", "--library", lib, "--model", TINY_MODEL, "-q", *extra, photos],
                        capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         sys.exit(f"indexing the test library failed:\n{r.stdout}\n{r.stderr}")
     return r
+
+
+def vf(*args, expect=0, timeout=900):
+    """Runs the viewfinder CLI and returns the CompletedProcess. A status other than `expect`
+    (None: any status) ends the test, printing the command and its output."""
+    r = subprocess.run([VF_BIN, *args], capture_output=True, text=True, timeout=timeout)
+    if expect is not None and r.returncode != expect:
+        print("command: viewfinder", " ".join(args), "\nstdout:", r.stdout[-2000:], "\nstderr:", r.stderr[-2000:])
+        sys.exit(f"exit {r.returncode}, expected {expect}")
+    return r
+
+
+def vfj(*args):
+    """The JSON a CLI command prints with --json."""
+    return json.loads(vf(*args, "--json").stdout)
 
 
 def free_port():
