@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -82,6 +83,10 @@ struct ExplainParams {
   // Region search: the region's patches from the whole query picture's grid (same scale as
   // the candidates' patches), or from a forward of the crop alone (finer, out of context).
   bool region_from_crop = false;
+  // Whether a library photo's file may be read for its patch features (the server: only files
+  // that resolve inside the library roots). A photo it refuses keeps its first-stage score in a
+  // region search; empty: every file may be read.
+  std::function<bool(const PhotoRecord&)> may_read_file;
 };
 
 struct RegionSearchTimings {
@@ -104,7 +109,8 @@ class Explainer {
   // Patch features of a picture (one forward).
   PatchGrid picture_patches(const RgbImage& picture);
   // Patch features of library photos, cached; the uncached ones are computed in batches of
-  // equal grid shape. Throws vf::Error (NotFound) for an unknown id.
+  // equal grid shape. Throws vf::Error (NotFound) for an unknown id. A photo that
+  // params.may_read_file refuses gets an empty grid (not cached).
   std::vector<PatchGrid> photo_patches(const std::vector<int64_t>& ids);
 
   // An opaque token under which an uploaded query is kept (LRU of params.query_tokens, at

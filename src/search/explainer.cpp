@@ -121,6 +121,7 @@ std::vector<PatchGrid> Explainer::photo_patches(const std::vector<int64_t>& ids)
   for (size_t i : missing) {
     auto rec = library_.photo(ids[i]);
     if (!rec) throw Error("no photo with id " + std::to_string(ids[i]), ErrorCode::NotFound);
+    if (params_.may_read_file && !params_.may_read_file(*rec)) continue;  // stays empty, uncached
     ModelPicture mp = model_picture(load_display_picture(*rec, params_.max_side), e.info(), params_.max_side);
     by_shape[{mp.height, mp.width}].emplace_back(i, std::move(mp));
   }
@@ -141,7 +142,7 @@ std::vector<PatchGrid> Explainer::photo_patches(const std::vector<int64_t>& ids)
   }
   std::lock_guard<std::mutex> g(cache_mu_);
   for (size_t i : missing) {
-    if (by_id_.count(ids[i])) continue;
+    if (out[i].empty() || by_id_.count(ids[i])) continue;
     lru_.emplace_front(ids[i], out[i]);
     by_id_[ids[i]] = lru_.begin();
     cached_bytes_ += grid_bytes(out[i]);
@@ -227,7 +228,7 @@ SearchResults Explainer::region_search(Searcher& searcher, const SearchQuery& ba
     SearchHit h = std::move(res.hits[i]);
     if (exclude_id && h.id == *exclude_id) continue;
     float w = params_.patch_weight;
-    if (rerank) h.semantic = w * region_containment(region_grid, grids[i]) + (1 - w) * h.semantic;
+    if (rerank && !grids[i].empty()) h.semantic = w * region_containment(region_grid, grids[i]) + (1 - w) * h.semantic;
     h.score = base.colors.empty() && base.alpha >= 1.0f ? h.semantic
                                                         : base.alpha * h.semantic + (1 - base.alpha) * h.color;
     if (h.score < base.min_score) continue;

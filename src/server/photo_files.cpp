@@ -29,13 +29,18 @@ const std::vector<int>& thumb_sizes() {
 
 void add_thumb_features(json& health) { health["features"]["thumb_sizes"] = thumb_sizes(); }
 
-void require_inside_roots(ServerState& s, const std::vector<std::string>& roots, const PhotoRecord& rec) {
+bool inside_roots(ServerState& s, const std::vector<std::string>& roots, const PhotoRecord& rec) {
   auto real = real_path(rec.path);
-  if (!real) return;
+  if (!real) return true;
   for (auto& r : roots)
-    if (path_within(*real, r)) return;
+    if (path_within(*real, r)) return true;
   s.log.line("refused: photo " + std::to_string(rec.id) + " resolves outside the library: " + *real);
-  throw HttpError{403, "the file of photo " + std::to_string(rec.id) + " resolves outside the library"};
+  return false;
+}
+
+void require_inside_roots(ServerState& s, const std::vector<std::string>& roots, const PhotoRecord& rec) {
+  if (!inside_roots(s, roots, rec))
+    throw HttpError{403, "the file of photo " + std::to_string(rec.id) + " resolves outside the library"};
 }
 
 std::string read_photo_file(ServerState& s, const Generation& g, const PhotoRecord& rec, const std::string& path,

@@ -24,6 +24,8 @@ void add_thumb_features(json& health);
 // thumbnail, metadata or heatmap, and is no region query either: 403, logged. (A file that is
 // gone resolves to nothing: its thumbnail stays.)
 void require_inside_roots(ServerState& s, const std::vector<std::string>& roots, const PhotoRecord& rec);
+// The same rule without the 403: false (and logged) when the file resolves outside the roots.
+bool inside_roots(ServerState& s, const std::vector<std::string>& roots, const PhotoRecord& rec);
 
 // Reads a file of photo `rec`: `path` must resolve (realpath) inside the library roots when
 // `original`, else inside the library directory (cached thumbnails and previews); it must be a

@@ -8,6 +8,10 @@
 
 namespace vf::server {
 
+// The generation's Explainer, reading only files that resolve inside its library roots (a
+// photo that does not is logged and keeps its first-stage score in a region search).
+Explainer& explainer(ServerState& s, Generation& g);
+
 // The `region` member of a search request: [x, y, w, h] or "x,y,w,h"; nullopt when absent.
 std::optional<Region> region_from_json(const json& q);
 

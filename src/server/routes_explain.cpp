@@ -44,7 +44,7 @@ Reply explain(ServerState& s, const Request& req) {
   }
   return s.limited([&](int, double queue_ms) {
     auto t0 = Clock::now();
-    Explainer& ex = g->explain();
+    Explainer& ex = explainer(s, *g);
     PatchGrid q;
     if (by_token) {
       auto kept = ex.recall_query(p["query_token"]);
@@ -84,6 +84,12 @@ std::optional<Region> region_from_json(const json& q) {
   return out;
 }
 
+Explainer& explainer(ServerState& s, Generation& g) {
+  ExplainParams params;
+  params.may_read_file = [&s, roots = g.roots](const PhotoRecord& rec) { return inside_roots(s, roots, rec); };
+  return g.explain(std::move(params));
+}
+
 SearchResults region_search(ServerState& s, Generation& g, int slot, const SearchQuery& q, const Region& region,
                             double& region_ms) {
   size_t pictures = q.positive_ids.size() + q.positive_bytes.size() + q.positive_files.size();
@@ -102,7 +108,7 @@ SearchResults region_search(ServerState& s, Generation& g, int slot, const Searc
     picture = decode_picture_bytes(q.positive_bytes[0], "upload");
   }
   RegionSearchTimings t;
-  SearchResults r = g.explain().region_search(g.searcher(slot), q, picture, region, exclude, &t);
+  SearchResults r = explainer(s, g).region_search(g.searcher(slot), q, picture, region, exclude, &t);
   region_ms = ms_since(t0);
   return r;
 }

@@ -152,7 +152,7 @@ Reply run_search(ServerState& s, SearchQuery q, const std::function<void(SearchQ
       t["region_ms"] = round_to(region_ms, 1);
     }
     // A single upload is kept under a token, so the heatmap of any result can be asked for.
-    if (q.positive_bytes.size() == 1) query["token"] = g->explain().remember_query(q.positive_bytes[0]);
+    if (q.positive_bytes.size() == 1) query["token"] = explainer(s, *g).remember_query(q.positive_bytes[0]);
     return json_reply({{"hits", hits},
                        {"matched", r.matched},
                        {"filter_matches", filter_matches_json(r)},

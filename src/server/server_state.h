@@ -60,12 +60,13 @@ struct Generation {
 
   Searcher& searcher(int /*slot*/) { return *shared_searcher; }
 
-  // Patch features for /api/explain and region search (routes_explain.cpp), made on first use.
+  // Patch features for /api/explain and region search (routes_explain.cpp), made on first use
+  // with `params` (which say whose files may be read).
   std::mutex explain_mu;
   std::unique_ptr<Explainer> explainer;
-  Explainer& explain() {
+  Explainer& explain(ExplainParams params) {
     std::lock_guard<std::mutex> lock(explain_mu);
-    if (!explainer) explainer = std::make_unique<Explainer>(*library, engine);
+    if (!explainer) explainer = std::make_unique<Explainer>(*library, engine, std::move(params));
     return *explainer;
   }
 };

@@ -132,6 +132,14 @@ def symlinks(c, srv, lib, photos, outside):
         c.check(st == 403, f"{url} with a photo resolving outside the library -> 403 (got {st})")
     st, _ = H.post_json("/api/search", {"ids": [pid], "region": [0.1, 0.1, 0.5, 0.5]}, port=p)
     c.check(st == 403, f"region search on a photo resolving outside the library -> 403 (got {st})")
+    # Nor as a candidate of another photo's region search (every photo here is a candidate):
+    # the search answers, and the refusal to read its file is logged.
+    refusal = f"refused: photo {pid} resolves outside the library"
+    before = srv.log_text().count(refusal)
+    st, r = H.post_json("/api/search", {"ids": [other], "region": [0.1, 0.1, 0.5, 0.5], "k": len(rows)}, port=p)
+    c.check(st == 200 and pid in [h["id"] for h in r.get("hits", [])],
+            f"region search with a candidate resolving outside the library answers, the candidate kept (got {st})")
+    c.check(srv.log_text().count(refusal) > before, "the candidate's file was not read for its patches (refusal logged)")
     os.unlink(path)
     os.symlink(os.path.join(outside, "secret.txt"), path)
     st, h, body = H.request("GET", f"/api/photos/{pid}/original", port=p)
