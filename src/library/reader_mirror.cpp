@@ -1,8 +1,11 @@
 // A reader library: a local catalog that mirrors a Milvus collection other libraries fill
 // (shard workers on other machines, docs/scale.md "A reader"). It never embeds and never
-// writes to the collection: each sync reads every row (id, vector, scalar fields) from Milvus
-// in batches and makes the catalog equal to it (new and changed rows written, rows the
-// collection no longer has removed). Searches then go to Milvus over every id; the catalog
+// writes to the collection: each sync reads every row's id and scalar fields from Milvus in
+// batches, then the vectors of the rows that are new or whose fields changed (a worker
+// re-embeds a photo only when its file changed, and the file's hash, size and mtime are fields),
+// and makes the catalog equal to it (new and changed rows written, rows the collection no
+// longer has removed). An unchanged collection of a million 768-d rows so costs its fields,
+// not its 3 GB of vectors. Searches then go to Milvus over every id; the catalog
 // gives search its filters, exact re-rank vectors, photo records, duplicates and clusters
 // exactly as for a library that indexed the photos itself.
 #include <algorithm>
@@ -21,7 +24,7 @@ namespace {
 constexpr int64_t kMirrorBatch = 4096;
 
 // What a row of the collection says about a photo, hashed (FNV-1a 64): a catalog row with
-// the same signature needs no rewrite.
+// the same signature needs no rewrite, and its vector is not read.
 struct Signature {
   uint64_t h = 1469598103934665603ull;
   void add(const void* data, size_t n) {
@@ -37,7 +40,7 @@ struct Signature {
   }
 };
 
-uint64_t row_signature(const store::PhotoScalars& p, const std::vector<uint16_t>& embedding) {
+uint64_t row_signature(const store::PhotoScalars& p) {
   Signature s;
   for (const auto* t : {&p.path, &p.folder, &p.format, &p.make, &p.model, &p.lens, &p.content_hash}) s.add(*t);
   for (int64_t v : {int64_t(p.width), int64_t(p.height), p.file_size, p.mtime_ns}) s.add_value(v);
@@ -45,7 +48,6 @@ uint64_t row_signature(const store::PhotoScalars& p, const std::vector<uint16_t>
   s.add_opt(p.gps_lat);
   s.add_opt(p.gps_lon);
   s.add_opt(p.rating);
-  s.add(embedding.data(), embedding.size() * sizeof(uint16_t));
   return s.h;
 }
 
@@ -139,25 +141,21 @@ std::string LibraryImpl::reader_model_dir(sqlite3* db, const std::string& given,
 
 namespace {
 
-// One signature per catalog row of the collection's model (read in chunks: the embeddings
-// of a large library do not fit in memory at once).
+// One signature per catalog row of the collection's model (a row of another model is
+// rewritten, vector and all).
 std::unordered_map<int64_t, uint64_t> catalog_signatures(sqlite3* db, const std::string& model_id,
                                                          const std::string& pooling) {
   std::unordered_map<int64_t, uint64_t> have;
   std::vector<int64_t> ids;
-  std::vector<std::vector<uint16_t>> embeddings;
   auto flush = [&] {
     auto scalars = read_store_scalars(db, ids);
-    for (size_t i = 0; i < ids.size(); ++i) have[ids[i]] = row_signature(scalars[i], embeddings[i]);
+    for (size_t i = 0; i < ids.size(); ++i) have[ids[i]] = row_signature(scalars[i]);
     ids.clear();
-    embeddings.clear();
   };
-  Stmt s(db, "SELECT id, embedding FROM photos WHERE model_id = ? AND pooling = ?");
+  Stmt s(db, "SELECT id FROM photos WHERE embedding IS NOT NULL AND model_id = ? AND pooling = ?");
   s.bind(1, model_id).bind(2, pooling);
   while (s.step()) {
     ids.push_back(s.col_int64(0));
-    const auto* e = static_cast<const uint16_t*>(s.col_blob(1));
-    embeddings.emplace_back(e, e + s.col_bytes(1) / 2);
     if (ids.size() == static_cast<size_t>(kMirrorBatch)) flush();
   }
   flush();
@@ -234,28 +232,43 @@ MirrorReport LibraryImpl::mirror(const MirrorParams& params) {
   const int64_t total = source->count();
 
   const std::string now = now_iso_utc();
-  std::vector<int64_t> seen;
+  std::vector<int64_t> seen;  // the collection's ids that the catalog holds after this sync
+  int64_t scanned = 0;
   Stmt up(db, catalog::photo_upsert_sql());
   report_progress(params.progress, 0, total, 0);
-  source->scan_rows(kMirrorBatch, [&](const int64_t* ids, const float* x, const store::PhotoScalars* p, int64_t n) {
-    Transaction t(db);
+  source->scan_rows(kMirrorBatch, [&](const int64_t* ids, const float*, const store::PhotoScalars* p, int64_t n) {
+    std::vector<int64_t> stale;  // new or changed here: their vectors are read, their rows written
+    std::vector<store::PhotoScalars> stale_fields;
     for (int64_t i = 0; i < n; ++i) {
-      seen.push_back(ids[i]);
       store::PhotoScalars here = p[i];  // the worker's row, with the paths this machine sees
       here.path = map_path(report.path_map, here.path);
       if (!here.folder.empty()) here.folder = map_path(report.path_map, here.folder);
-      auto embedding = encode_embedding(x + i * dim, dim);
-      const uint64_t sig = row_signature(here, embedding);
       auto it = have.find(ids[i]);
-      if (it != have.end() && it->second == sig) continue;
-      (it == have.end() ? report.added : report.changed)++;
-      bind_photo_row(up, catalog_row(ids[i], here, std::move(embedding), report.model_id, pooling, now));
-      up.run();
-      up.reset();
+      if (it != have.end() && it->second == row_signature(here)) {
+        seen.push_back(ids[i]);
+        continue;
+      }
+      stale.push_back(ids[i]);
+      stale_fields.push_back(std::move(here));
     }
+    scanned += n;
+    Transaction t(db);
+    size_t at = 0;  // both lists ascend: a row deleted since the scan is skipped
+    source->fetch_vectors(stale, [&](const int64_t* fetched, const float* x, int64_t m) {
+      for (int64_t j = 0; j < m; ++j) {
+        while (at < stale.size() && stale[at] < fetched[j]) ++at;
+        if (at == stale.size() || stale[at] != fetched[j]) continue;
+        (have.count(fetched[j]) ? report.changed : report.added)++;
+        seen.push_back(fetched[j]);
+        bind_photo_row(up, catalog_row(fetched[j], stale_fields[at], encode_embedding(x + j * dim, dim),
+                                       report.model_id, pooling, now));
+        up.run();
+        up.reset();
+      }
+    });
     t.commit();
-    report_progress(params.progress, static_cast<int64_t>(seen.size()), total, elapsed());
-  });
+    report_progress(params.progress, scanned, total, elapsed());
+  }, /*vectors=*/false);
   std::sort(seen.begin(), seen.end());
   report.photos = static_cast<int64_t>(seen.size());
 

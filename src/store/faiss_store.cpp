@@ -159,9 +159,13 @@ bool same_model_id(const std::string& a, const std::string& b) {
   return a.compare(at_a, std::string::npos, b, at_b, std::string::npos) == 0;
 }
 
-void VectorStore::scan_rows(int64_t, const RowBatchFn&) const {
+void VectorStore::scan_rows(int64_t, const RowBatchFn&, bool) const {
   throw Error("vector store " + describe() + " keeps no photo fields: only a Milvus collection can be mirrored",
               ErrorCode::InvalidArgument);
+}
+
+void VectorStore::fetch_vectors(const std::vector<int64_t>&, const BatchFn&) const {
+  scan_rows(0, RowBatchFn(), false);  // the same refusal
 }
 
 std::unique_ptr<VectorStore> make_store(const std::string& spec, int dim, const std::string& faiss_factory,

@@ -212,16 +212,36 @@ class MilvusStore final : public VectorStore {
   void scan(int64_t batch, const BatchFn& fn) const override {
     if (dim_ <= 0) return;
     batch = std::clamp<int64_t>(batch, 1, kMaxTopK);
-    scan_range(id_lo_, id_hi_, batch, fn);
+    scan_range(id_lo_, id_hi_, batch, ScanSink{&fn, nullptr, true});
   }
 
   bool save(const std::string&, const std::string&) const override { return false; }
 
-  void scan_rows(int64_t batch, const RowBatchFn& fn) const override {
+  void scan_rows(int64_t batch, const RowBatchFn& fn, bool vectors) const override {
     if (dim_ <= 0) return;
     batch = std::clamp<int64_t>(batch, 1, kMaxTopK);
-    scan_range(id_lo_, id_hi_, batch, [&](const int64_t* ids, const float* x, int64_t n) { fn(ids, x, nullptr, n); },
-               &fn);
+    scan_range(id_lo_, id_hi_, batch, ScanSink{nullptr, &fn, vectors});
+  }
+
+  // By id lists of kFetchBatch (an `id in [...]` expression of ~15 bytes per id). Eventually,
+  // like the scan after its first count: the caller has just seen these rows.
+  void fetch_vectors(const std::vector<int64_t>& wanted, const BatchFn& fn) const override {
+    if (dim_ <= 0) return;
+    constexpr size_t kFetchBatch = 1024;
+    for (size_t at = 0; at < wanted.size(); at += kFetchBatch) {
+      const std::vector<int64_t> part(wanted.begin() + at, wanted.begin() + std::min(wanted.size(), at + kFetchBatch));
+      auto rows = client_->query(where_.collection, id_list_expr(part), {milvus::kVectorField},
+                                 static_cast<int64_t>(part.size()), milvus::Consistency::Eventually);
+      std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+      std::vector<int64_t> ids;
+      std::vector<float> x;
+      for (const auto& r : rows) {
+        if (static_cast<int>(r.vector.size()) != dim_) continue;
+        ids.push_back(r.id);
+        x.insert(x.end(), r.vector.begin(), r.vector.end());
+      }
+      fn(ids.data(), x.data(), static_cast<int64_t>(ids.size()));
+    }
   }
 
   std::string model_identity() const override { return identity_; }
@@ -305,14 +325,21 @@ class MilvusStore final : public VectorStore {
     return e + "]";
   }
 
+  // Where scan_range sends its rows: to `fn` (ids, vectors), or with the scalar fields to
+  // `rows_fn`, which may do without the vectors.
+  struct ScanSink {
+    const BatchFn* fn;
+    const RowBatchFn* rows_fn;
+    bool vectors;
+  };
+
   // Milvus 2.3 returns a limited query's rows in no defined order, so the id space is split
   // in halves until each part holds at most `batch` rows (counted inside Milvus).
-  // With `rows_fn`, the scalar fields come too and go to it instead of `fn`.
   // Only the first count is Strong: it makes the query node catch up with every write made
   // before the scan, and its later reads (Eventually: no wait) see at least that state, since
   // a node's serviceable time only moves forward. A Strong read waits for the next time tick
   // (~0.2 s), and a scan of 6,800 rows made ~100 of them (22 s for a reader's sync).
-  void scan_range(int64_t lo, int64_t hi, int64_t batch, const BatchFn& fn, const RowBatchFn* rows_fn = nullptr,
+  void scan_range(int64_t lo, int64_t hi, int64_t batch, const ScanSink& sink,
                   milvus::Consistency level = milvus::Consistency::Strong) const {
     const std::string expr = range_expr(lo, hi);
     const int64_t n = client_->count_where(where_.collection, expr, level);
@@ -320,12 +347,13 @@ class MilvusStore final : public VectorStore {
     constexpr auto kAfterFirst = milvus::Consistency::Eventually;
     if (n > batch && hi - lo > 1) {
       const int64_t mid = lo + (hi - lo) / 2;
-      scan_range(lo, mid, batch, fn, rows_fn, kAfterFirst);
-      scan_range(mid, hi, batch, fn, rows_fn, kAfterFirst);
+      scan_range(lo, mid, batch, sink, kAfterFirst);
+      scan_range(mid, hi, batch, sink, kAfterFirst);
       return;
     }
-    std::vector<std::string> fields = {milvus::kVectorField};
-    if (rows_fn) fields.insert(fields.end(), milvus::scalar_field_names().begin(), milvus::scalar_field_names().end());
+    std::vector<std::string> fields;
+    if (sink.vectors) fields.push_back(milvus::kVectorField);
+    if (sink.rows_fn) fields.insert(fields.end(), milvus::scalar_field_names().begin(), milvus::scalar_field_names().end());
     auto rows = client_->query(where_.collection, expr, fields, n, kAfterFirst);
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     std::vector<int64_t> ids;
@@ -334,13 +362,14 @@ class MilvusStore final : public VectorStore {
     ids.reserve(rows.size());
     x.reserve(rows.size() * dim_);
     for (const auto& r : rows) {
-      if (static_cast<int>(r.vector.size()) != dim_) continue;
+      if (sink.vectors && static_cast<int>(r.vector.size()) != dim_) continue;
       ids.push_back(r.id);
       x.insert(x.end(), r.vector.begin(), r.vector.end());
-      if (rows_fn) scalars.push_back(from_fields(r.fields));
+      if (sink.rows_fn) scalars.push_back(from_fields(r.fields));
     }
-    if (rows_fn) (*rows_fn)(ids.data(), x.data(), scalars.data(), static_cast<int64_t>(ids.size()));
-    else fn(ids.data(), x.data(), static_cast<int64_t>(ids.size()));
+    const float* vectors = sink.vectors ? x.data() : nullptr;
+    if (sink.rows_fn) (*sink.rows_fn)(ids.data(), vectors, scalars.data(), static_cast<int64_t>(ids.size()));
+    else (*sink.fn)(ids.data(), vectors, static_cast<int64_t>(ids.size()));
   }
 
   std::string spec_;

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -220,6 +221,90 @@ TEST_F(MilvusFilters, Combined) {
   expect_same(params({{"make", "canon"}, {"folder", "/photos/a_b"}, {"date_from", "1500000000"},
                       {"include_file_times", "1"}, {"orientation", "landscape"}}),
               "combined");
+}
+
+// What a reader's sync reads (reader_mirror.cpp): every row's fields without the vectors,
+// then the vectors of chosen ids, exactly as stored; an id the collection lacks is left out.
+TEST_F(MilvusFilters, RowsWithoutVectorsThenVectorsById) {
+  std::vector<int64_t> ids;
+  std::vector<std::string> paths;
+  bool any_vectors = false;
+  milvus_->scan_rows(100, [&](const int64_t* id, const float* x, const store::PhotoScalars* p, int64_t n) {
+    any_vectors = any_vectors || x != nullptr;
+    for (int64_t i = 0; i < n; ++i) ids.push_back(id[i]), paths.push_back(p[i].path);
+  }, false);
+  EXPECT_FALSE(any_vectors);
+  ASSERT_EQ(ids.size(), size_t(kPhotos));
+  std::map<int64_t, const Photo*> by_id;
+  for (const auto& ph : *photos_) by_id[ph.id] = &ph;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_TRUE(by_id.count(ids[i])) << ids[i];
+    EXPECT_EQ(paths[i], by_id[ids[i]]->s.path);
+  }
+  const std::vector<int64_t> wanted = {(*photos_)[3].id, (*photos_)[3].id + 1, (*photos_)[200].id, (*photos_)[359].id};
+  std::vector<int64_t> got;
+  milvus_->fetch_vectors(wanted, [&](const int64_t* id, const float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      got.push_back(id[i]);
+      EXPECT_EQ(std::vector<float>(x + i * kDim, x + (i + 1) * kDim), by_id[id[i]]->v) << id[i];
+    }
+  });
+  EXPECT_EQ(got, (std::vector<int64_t>{wanted[0], wanted[2], wanted[3]}));
+}
+
+// What a reader's sync costs, for docs/scale.md (a figure, not a pass/fail goal):
+//   VF_MILVUS_BENCH_ROWS=20000 VF_MILVUS_ADDR=... vf_test_milvus_filters --gtest_filter='MilvusBench.*'
+// Reads a 768-d collection of n rows with their fields, as the sync did before (vectors too)
+// and as it does now (fields, then the vectors of 1% changed rows).
+TEST(MilvusBench, ReaderSyncReads) {
+  const char* rows_env = std::getenv("VF_MILVUS_BENCH_ROWS");
+  const char* addr = std::getenv("VF_MILVUS_ADDR");
+  if (!rows_env || !addr) GTEST_SKIP() << "set VF_MILVUS_BENCH_ROWS and VF_MILVUS_ADDR";
+  const int n = std::atoi(rows_env), dim = 768;
+  const std::string spec = std::string("milvus://") + addr + "/vf_sync_bench";
+  store::make_store(spec, dim)->clear();
+  auto s = store::make_store(spec, dim);
+  std::mt19937 rng(11);
+  std::normal_distribution<float> g;
+  for (int at = 0; at < n; at += 1000) {
+    const int m = std::min(1000, n - at);
+    std::vector<int64_t> ids(m);
+    std::vector<float> x(static_cast<size_t>(m) * dim);
+    std::vector<store::PhotoScalars> fields(m);
+    for (int i = 0; i < m; ++i) {
+      ids[i] = at + i + 1;
+      fields[i].path = "/share/photos/2024/IMG_" + std::to_string(ids[i]) + ".jpg";
+      fields[i].folder = "/share/photos/2024";
+      fields[i].format = "jpeg";
+      fields[i].make = "Canon";
+      fields[i].content_hash = std::to_string(ids[i] * 2654435761u);
+    }
+    for (float& v : x) v = g(rng);
+    s->upsert(ids.data(), x.data(), m, &fields);
+  }
+  using clock = std::chrono::steady_clock;
+  auto timed = [](const auto& fn) {
+    const auto t0 = clock::now();
+    fn();
+    return std::chrono::duration<double>(clock::now() - t0).count();
+  };
+  int64_t rows = 0;
+  std::vector<int64_t> changed;
+  const auto on_rows = [&](const int64_t* id, const float*, const store::PhotoScalars*, int64_t m) {
+    rows += m;
+    for (int64_t i = 0; i < m; ++i)
+      if (id[i] % 100 == 0) changed.push_back(id[i]);
+  };
+  const double with_vectors = timed([&] { s->scan_rows(4096, on_rows, true); });
+  changed.clear();
+  int64_t fetched = 0;
+  const double fields_only = timed([&] { s->scan_rows(4096, on_rows, false); });
+  const double fetch = timed([&] { s->fetch_vectors(changed, [&](const int64_t*, const float*, int64_t m) { fetched += m; }); });
+  EXPECT_EQ(rows, 2 * int64_t(n));
+  EXPECT_EQ(fetched, int64_t(changed.size()));
+  std::printf("sync reads of %d x %d: fields + vectors %.2f s; fields only %.2f s + vectors of %zu changed rows %.2f s\n",
+              n, dim, with_vectors, fields_only, changed.size(), fetch);
+  s->clear();
 }
 
 }  // namespace

@@ -339,7 +339,8 @@ TEST(VectorStore, SameModelIdComparesTheWeightsHash) {
 // A store without photo fields cannot be mirrored: it says so instead of returning nothing.
 TEST(VectorStore, FaissHasNoRowsToMirror) {
   auto s = vf::store::make_store("faiss", 4, "Flat");
-  EXPECT_THROW(s->scan_rows(10, [](const int64_t*, const float*, const vf::store::PhotoScalars*, int64_t) {}),
+  EXPECT_THROW(s->fetch_vectors({1}, [](const int64_t*, const float*, int64_t) {}), vf::Error);
+  EXPECT_THROW(s->scan_rows(10, [](const int64_t*, const float*, const vf::store::PhotoScalars*, int64_t) {}, true),
                vf::Error);
   EXPECT_EQ(s->model_identity(), "");
 }
