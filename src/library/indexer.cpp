@@ -101,7 +101,7 @@ IndexReport Indexer::run() {
   // Before anything is written to the collection (and before a model change empties it); a
   // new library's model is checked against the collection's first (one model per collection).
   lib.refuse_foreign_rows(db, lib.store_spec(db),
-                          meta_get(db, "model_id").empty() ? model_identity_json(model_id, pooling, dim) : "");
+                          meta_get(db, "model_id").empty() ? model_identity_json(model_id, pooling, dim, shards) : "");
   auto scan = scan_roots(roots, lib.dir(), params.follow_symlinks, [&](int64_t n) { emit("scan", 0, n, 0, 0); });
   scan.files = keep_shard(scan.files, roots, shard, shards);
   report.scanned = static_cast<int64_t>(scan.files.size());

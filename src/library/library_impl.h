@@ -29,7 +29,10 @@ std::vector<store::PhotoScalars> read_store_scalars(sqlite3* db, const std::vect
 bool is_reader(sqlite3* db);
 // The model the catalog's vectors come from, as a remote store records it (JSON; "" when unknown).
 std::string model_identity_json(sqlite3* db);
-std::string model_identity_json(const std::string& model_id, const std::string& pooling, int dim);
+// shards: how many workers split the photos (1: a library without --shard; 0: not said, as
+// by a reader, which writes nothing). A collection
+// records it when created and refuses writers that split them otherwise (milvus_store.cpp).
+std::string model_identity_json(const std::string& model_id, const std::string& pooling, int dim, int shards);
 // A reader's path mapping (path_map.cpp): a worker's path as this machine sees it, and the
 // map as the catalog meta "path_map" keeps it ("" = none).
 std::string map_path(const std::vector<PathMapping>& map, const std::string& path);

@@ -110,11 +110,15 @@ std::string model_identity_json(sqlite3* db) {
   // Only a real model's id ("name@sha256-prefix"): not an HDF5 import's file name, nor a
   // reader's stand-in for a collection that records none.
   if (model_id.find('@') == std::string::npos || model_id.rfind("milvus:", 0) == 0) return "";
-  return model_identity_json(model_id, meta_get(db, "pooling"), std::stoi(meta_get(db, "dim", "0")));
+  // A reader writes nothing: any split may be read.
+  const int shards = is_reader(db) ? 0 : parse_shard(meta_get(db, "shard")).second;
+  return model_identity_json(model_id, meta_get(db, "pooling"), std::stoi(meta_get(db, "dim", "0")), shards);
 }
 
-std::string model_identity_json(const std::string& model_id, const std::string& pooling, int dim) {
-  return nlohmann::json{{"model_id", model_id}, {"pooling", pooling}, {"dim", dim}}.dump();
+std::string model_identity_json(const std::string& model_id, const std::string& pooling, int dim, int shards) {
+  nlohmann::json j{{"model_id", model_id}, {"pooling", pooling}, {"dim", dim}};
+  if (shards > 0) j["shards"] = shards;
+  return j.dump();
 }
 
 // Which model the reader embeds query images with: the one given, else the one it used last,

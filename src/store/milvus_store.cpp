@@ -271,7 +271,30 @@ class MilvusStore final : public VectorStore {
                       want["model_id"].get<std::string>() + " (" + want.value("pooling", "") +
                       "): one collection holds one model's vectors; choose another collection",
                   ErrorCode::InvalidArgument);
+    if (!have.is_null() && !want.is_null()) refuse_another_split(have.value("shards", 0), want.value("shards", 0));
     if (!have.is_null()) identity_ = info.description;
+  }
+
+  // A library without --shard and worker 0 of a split both number photos from 1, so the ids
+  // cannot tell their rows apart: the split the collection was made with decides. (0: made
+  // before collections recorded it.)
+  void refuse_another_split(int have, int want) const {
+    if (have <= 0 || want <= 0 || have == want) return;
+    const std::string reader = "; to search it, make a reader: viewfinder mirror --library NEW_DIR --store " + spec_ +
+                               "; or give this library a collection of its own (milvus://" + where_.address +
+                               "/NEW_NAME)";
+    if (have > 1)
+      throw Error(spec_ + " holds the photos of shard workers that split them " + std::to_string(have) +
+                      " ways, which this library did not write" +
+                      (want > 1 ? " (it splits them " + std::to_string(want) + " ways)" : " (it has no --shard)") +
+                      ": indexing into it would overwrite them and its resync would remove them, so nothing was "
+                      "changed. To add photos to that collection, index as a worker of its own: a new library with "
+                      "--shard I/" + std::to_string(have) + reader,
+                  ErrorCode::InvalidArgument);
+    throw Error(spec_ + " holds the photos of a library without --shard, which this worker did not write: its ids "
+                    "would collide with them, so nothing was changed. Shard workers need a collection of their own "
+                    "(milvus://" + where_.address + "/NEW_NAME)",
+                ErrorCode::InvalidArgument);
   }
 
   // The collection's index: kept when the URL names none (its search keys tune it), built

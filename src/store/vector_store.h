@@ -79,9 +79,11 @@ struct RemoteStoreOptions {
   // reads with full consistency for a while after it, so that `index` then `search` in two
   // processes sees every photo.
   int64_t last_write_unix = 0;
-  // Which model made the vectors (JSON: model_id, pooling, dim, model_dir; "" = unknown). A
-  // new collection records it; an existing one that records another model is refused, so
-  // that one collection never mixes two models' vectors.
+  // Which model made the vectors (JSON: model_id, pooling, dim, and shards: how many workers
+  // split the photos, 1 without --shard; "" = unknown). A new collection records it; an
+  // existing one that records another model is refused, so that one collection never mixes
+  // two models' vectors, and so is one that records another split: ids alone cannot tell a
+  // library without --shard from worker 0 of a split (both number photos from 1).
   std::string model_identity;
 };
 

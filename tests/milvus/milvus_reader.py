@@ -282,6 +282,24 @@ def main():
         c.check(again["photos"] == n_photos + 1 and again["added"] == n_photos + 1,
                 f"the workers' collection keeps every photo after the refusals: {again}")
         print(f"  refusals of a library without --shard: {time.time() - t:.1f} s")
+        # Only worker 0 of a split has written, and a library without --shard numbers its photos
+        # past worker 0's ids: the ids cannot tell them apart, the split the collection records can.
+        t = time.time()
+        zero = f"milvus://{addr}/zero"
+        vf("index", os.path.join(photos, "cameras"), "--library", f"{tmp}/z0", "--model", H.TINY_MODEL,
+           "--store", zero, "--shard", "0/2", "-q")
+        z0 = json.loads(vf("info", "--library", f"{tmp}/z0", "--json").stdout)["index_vectors"]
+        vf("index", photos, "--library", f"{tmp}/many", "--model", H.TINY_MODEL, "-q")  # FAISS, ids 1..n
+        r = vf("migrate", "--library", f"{tmp}/many", "--to", zero, check=False)
+        c.check(r.returncode != 0 and "did not write" in r.stderr and "--shard I/2" in r.stderr,
+                f"a library without --shard refuses worker 0's collection: {r.stderr.strip()[-200:]}")
+        r = vf("index", os.path.join(photos, "cameras"), "--library", f"{tmp}/z3", "--model", H.TINY_MODEL,
+               "--store", zero, "--shard", "1/3", check=False)
+        c.check(r.returncode != 0 and "split them 2 ways" in r.stderr,
+                f"a worker of another split is refused: {r.stderr.strip()[-200:]}")
+        kept = json.loads(vf("mirror", "--library", f"{tmp}/rZ", "--store", zero, "--json").stdout)
+        c.check(z0 > 0 and kept["photos"] == z0, f"worker 0's collection keeps its {z0} photos: {kept}")
+        print(f"  refusals by the recorded split: {time.time() - t:.1f} s")
         r = vf("index", photos, "--library", f"{tmp}/w9", "--model", OTHER_MODEL, "--store", single, check=False)
         c.check(r.returncode != 0 and "one model" in r.stderr,
                 f"a worker with another model is refused by the collection: {r.stderr.strip()[-160:]}")
