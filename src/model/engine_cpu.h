@@ -158,7 +158,8 @@ class CpuEngine final : public Engine {
  private:
   PackedLinear pack_linear(const std::string& name, const WeightSource& weights, int K, int N,
                            std::vector<float> bias, dt wdt);
-  // Weights already in memory (int8: rewritten by the smoothing), never cached.
+  // Weights already in memory (int8: rewritten by the smoothing); not looked up in the cache
+  // here (int8 layers are, whole, by load_layer_int8).
   PackedLinear pack_linear(const std::string& name, std::vector<float>&& weights, int K, int N,
                            std::vector<float> bias, dt wdt) {
     return pack_linear(name, WeightSource([&weights] { return std::move(weights); }), K, N, std::move(bias), wdt);

@@ -46,6 +46,7 @@ PackedLinear CpuEngine::pack_linear(const std::string& name, const WeightSource&
     quantize_weights_s8(w.data(), N, K, wq.data(), L.wscale.data(), L.wsum.data(), threads_);
   }
   L.wdesc = packed_weights_desc(K, N, wdt);
+  // int8 layers are looked up whole, calibration results included (engine_cpu_int8_cache.cpp).
   if (wdt != dt::s8 && packed_cache_) {
     // Packed before for exactly this layout: use the mapped file in place (read-only).
     if (const void* cached = packed_cache_->find(name, L.wdesc)) {
