@@ -44,9 +44,10 @@ CpuEngine::CpuEngine(const EngineParams& params) {
   OpTimer timer("load", 0);
   const std::string wfile = weights_path(info_.model_dir);
   SafetensorsFile st(wfile);
-  // fp32/bf16: the packed weights of an earlier load, when there is a cache file for them.
+  // The packed weights of an earlier load (int8: with its calibration), when there is a cache file.
+  const bool int8 = act_dt_ == dt::s8;
   const std::string cache_path =
-      act_dt_ == dt::s8 ? std::string() : PackedWeightsCache::path_for(info_.sha256, to_string(precision_));
+      PackedWeightsCache::path_for(info_.sha256, int8 ? int8_cache_tag().c_str() : to_string(precision_));
   packed_cache_ = std::make_unique<PackedWeightsCache>(cache_path);
   const int64_t D = info_.hidden_size, P = info_.patch_size, G = info_.image_size / info_.patch_size;
   cls_ = st.read_f32("embeddings.cls_token", {1, 1, D});
@@ -55,16 +56,11 @@ CpuEngine::CpuEngine(const EngineParams& params) {
   patch_ = pack_linear("patch_embeddings", lazy_tensor(st, "embeddings.patch_embeddings.projection.weight", {D, 3, P, P}),
                        static_cast<int>(3 * P * P), static_cast<int>(D),
                        st.read_f32("embeddings.patch_embeddings.projection.bias", {D}), dt::f32);
-  const bool int8 = act_dt_ == dt::s8;
-  Int8Calibration cal;
-  if (int8) cal = start_int8_calibration();
-  layers_.reserve(info_.num_layers);  // int8 packs in place: primitives are cached by address
-  for (int l = 0; l < info_.num_layers; ++l) {
-    if (int8) {
-      pack_layer_int8(read_layer(st, l), layers_.emplace_back(), cal);
-    } else {
-      layers_.push_back(pack_layer(read_layer(st, l), l, act_dt_));
-    }
+  if (int8) {
+    pack_layers_int8(st);
+  } else {
+    layers_.reserve(info_.num_layers);
+    for (int l = 0; l < info_.num_layers; ++l) layers_.push_back(pack_layer(read_layer(st, l), l, act_dt_));
   }
   final_w_ = st.read_f32("layernorm.weight", {D});
   final_b_ = st.read_f32("layernorm.bias", {D});
@@ -73,15 +69,18 @@ CpuEngine::CpuEngine(const EngineParams& params) {
 
 void CpuEngine::save_packed_cache(const std::string& path) const {
   std::vector<PackedWeightsCache::Entry> entries{{patch_.name, patch_.wdesc, patch_.weights.get_data_handle()}};
-  for (const Layer& L : layers_)
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& L = layers_[l];
     for (const PackedLinear* lin : {&L.qkv, &L.proj, &L.fc1, &L.fc2})
       entries.push_back({lin->name, lin->wdesc, lin->weights.get_data_handle()});
+    if (act_dt_ == dt::s8) append_int8_cache_entries(static_cast<int>(l), L, entries);
+  }
   PackedWeightsCache::write(path, entries);  // a cache that cannot be written only costs the packing
 }
 
 RawLayer CpuEngine::read_layer(const SafetensorsFile& st, int l) const {
   const int64_t D = info_.hidden_size, I = info_.intermediate_size;
-  const std::string p = "encoder.layer." + std::to_string(l) + ".";
+  const std::string p = layer_prefix(l);
   RawLayer r;
   r.ln1_w = st.read_f32(p + "norm1.weight", {D});
   r.ln1_b = st.read_f32(p + "norm1.bias", {D});
@@ -116,7 +115,7 @@ RawLayer CpuEngine::read_layer(const SafetensorsFile& st, int l) const {
 // fp32/bf16: each linear layer's weights are read only when the packed-weights cache misses.
 Layer CpuEngine::pack_layer(RawLayer r, int l, dt wdt) {
   const int D = info_.hidden_size, I = info_.intermediate_size, hidden = info_.swiglu ? 2 * I : I;
-  const std::string p = "encoder.layer." + std::to_string(l) + ".";  // cache entry names
+  const std::string p = layer_prefix(l);  // cache entry names
   Layer L;
   L.ln1_w = std::move(r.ln1_w);
   L.ln1_b = std::move(r.ln1_b);

@@ -108,6 +108,16 @@ struct RawLayer {
   WeightSource w_qkv, w_proj, w_fc1, w_fc2;
 };
 
+// Prefix of layer l's tensors in the model file, and of its entries in the packed-weights cache.
+inline std::string layer_prefix(int l) { return "encoder.layer." + std::to_string(l) + "."; }
+
+// int8: the precision part of the packed-weights cache file name. What int8 caches depends on
+// the SmoothQuant strength and on the calibration, so both are in it (engine_cpu_int8.cpp).
+std::string int8_cache_tag();
+// int8: layer l's results of quantisation and calibration that are not weight matrices (scales,
+// sums, smoothed LayerNorms), as cache entries pointing into `L`.
+void append_int8_cache_entries(int l, const Layer& L, std::vector<PackedWeightsCache::Entry>& out);
+
 // The matmul inputs of a block, for the int8 calibration.
 enum class Int8Slot { QKV, Proj, Fc1, Fc2 };
 // Called during the int8 calibration with a matmul's fp32 input, before it is quantised.
@@ -148,11 +158,14 @@ class CpuEngine final : public Engine {
  private:
   PackedLinear pack_linear(const std::string& name, const WeightSource& weights, int K, int N,
                            std::vector<float> bias, dt wdt);
-  // Weights already in memory (int8: rewritten by the smoothing), never cached.
+  // Weights already in memory (int8: rewritten by the smoothing); not looked up in the cache
+  // here (int8 layers are, whole, by load_layer_int8).
   PackedLinear pack_linear(const std::string& name, std::vector<float>&& weights, int K, int N,
                            std::vector<float> bias, dt wdt) {
     return pack_linear(name, WeightSource([&weights] { return std::move(weights); }), K, N, std::move(bias), wdt);
   }
+  // The packed layout oneDNN chooses for a [K, N] weight of type wdt (tag::any).
+  memory::desc packed_weights_desc(int K, int N, dt wdt) const;
   void save_packed_cache(const std::string& path) const;
   const MatmulEntry& linear_prim(const PackedLinear& L, int64_t M, dt src_dt, dt dst_dt, Epilogue ep) const;
   void run_linear(dnnl::stream& s, const PackedLinear& L, int64_t M, const void* src, dt src_dt, void* dst,
@@ -173,7 +186,14 @@ class CpuEngine final : public Engine {
   Layer pack_layer(RawLayer raw, int l, dt wdt);  // fp32/bf16
   // int8: packs `L` (in place, at its final address: primitives are cached by it) with
   // SmoothQuant scales measured on the calibration images, which it then advances by one block.
-  void pack_layer_int8(RawLayer raw, Layer& L, Int8Calibration& cal);
+  void pack_layer_int8(RawLayer raw, int l, Layer& L, Int8Calibration& cal);
+  // int8: every layer from the packed-weights cache when it holds all of them, else from the
+  // weights and a calibration pass (engine_cpu_int8_cache.cpp).
+  void pack_layers_int8(const SafetensorsFile& st);
+  // int8: layer l from the cache (no weight read, no calibration); false on any miss.
+  bool load_layer_int8(RawLayer raw, int l, Layer& L) const;
+  bool load_linear_int8(const std::string& name, int K, int N, bool smoothed_input, std::vector<float> bias,
+                        PackedLinear& L) const;
   Int8Calibration start_int8_calibration() const;
   // Patch embedding, CLS, positions and registers: the encoder input [batch * T, D].
   std::vector<float> embed_tokens(dnnl::stream& s, const float* pixels, int batch, int height, int width) const;

@@ -5,6 +5,7 @@
 // multiplied by it, so that a channel 60x the rest no longer sets every token's quantisation step.
 // The scales come from a calibration pass at load over synthetic images; for the QKV and fc1
 // inputs they are folded into the LayerNorm before them, so they cost nothing at run time.
+#include <cstdio>
 #include <random>
 
 #include "model/engine_cpu.h"
@@ -43,7 +44,17 @@ bool bf16_attention() {
   return native;
 }
 
+// Bump when the calibration or the weight quantisation changes what int8 computes at load:
+// int8 cache files of another version are then never used (the version is in their name).
+constexpr int kInt8CalibrationVersion = 1;
+
 }  // namespace
+
+std::string int8_cache_tag() {
+  char tag[64];
+  std::snprintf(tag, sizeof(tag), "int8-sq%g-cal%d", smoothing_alpha(), kInt8CalibrationVersion);
+  return tag;
+}
 
 // Two 224 px images in the model's normalised pixel space: white noise (every patch differs)
 // and a smooth colour field with edges (what photographs look like more), so that the channel
@@ -72,8 +83,9 @@ Int8Calibration CpuEngine::start_int8_calibration() const {
   return cal;
 }
 
-void CpuEngine::pack_layer_int8(RawLayer r, Layer& L, Int8Calibration& cal) {
+void CpuEngine::pack_layer_int8(RawLayer r, int l, Layer& L, Int8Calibration& cal) {
   const int D = info_.hidden_size, I = info_.intermediate_size, hidden = info_.swiglu ? 2 * I : I;
+  const std::string p = layer_prefix(l);  // cache entry names
   const double alpha = smoothing_alpha();
   L.ln1_w = std::move(r.ln1_w);
   L.ln1_b = std::move(r.ln1_b);
@@ -97,19 +109,19 @@ void CpuEngine::pack_layer_int8(RawLayer r, Layer& L, Int8Calibration& cal) {
       case Int8Slot::QKV:
         L.ln1_wq = divided(L.ln1_w, s);
         L.ln1_bq = divided(L.ln1_b, s);
-        L.qkv = pack_linear("qkv", std::move(ws), D, N, std::move(r.b_qkv), dt::s8);
+        L.qkv = pack_linear(p + "qkv", std::move(ws), D, N, std::move(r.b_qkv), dt::s8);
         break;
       case Int8Slot::Proj:
-        L.proj = pack_linear("proj", std::move(ws), D, N, std::move(r.b_proj), dt::s8);
+        L.proj = pack_linear(p + "proj", std::move(ws), D, N, std::move(r.b_proj), dt::s8);
         L.proj.scale = std::move(r.lambda1);
         break;
       case Int8Slot::Fc1:
         L.ln2_wq = divided(L.ln2_w, s);
         L.ln2_bq = divided(L.ln2_b, s);
-        L.fc1 = pack_linear(info_.swiglu ? "weights_in" : "fc1", std::move(ws), D, hidden, std::move(r.b_fc1), dt::s8);
+        L.fc1 = pack_linear(p + (info_.swiglu ? "weights_in" : "fc1"), std::move(ws), D, hidden, std::move(r.b_fc1), dt::s8);
         break;
       case Int8Slot::Fc2:
-        L.fc2 = pack_linear(info_.swiglu ? "weights_out" : "fc2", std::move(ws), I, N, std::move(r.b_fc2), dt::s8);
+        L.fc2 = pack_linear(p + (info_.swiglu ? "weights_out" : "fc2"), std::move(ws), I, N, std::move(r.b_fc2), dt::s8);
         L.fc2.scale = std::move(r.lambda2);
         break;
     }

@@ -6,6 +6,26 @@
 
 namespace vf::model::cpu {
 
+memory::desc CpuEngine::packed_weights_desc(int K, int N, dt wdt) const {
+  // Let oneDNN choose the weight layout for a typical token count (one 224px image); the
+  // same packed weights then serve every M (see linear_prim).
+  const int64_t M = 257;
+  // int8: u8 activations with a zero point per token (see engine_cpu_int8.cpp), s32 results.
+  const dt src_dt = wdt == dt::s8 ? dt::u8 : wdt;
+  memory::desc src_md({M, K}, src_dt, tag::ab), w_any({K, N}, wdt, tag::any), b_md({1, N}, dt::f32, tag::ab),
+      dst_md({M, N}, wdt == dt::s8 ? dt::s32 : dt::f32, tag::ab);
+  try {
+    if (wdt == dt::s8)
+      return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any, dst_md), base_attr(), eng_).weights_desc();
+    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any, b_md, dst_md), base_attr(), eng_)
+        .weights_desc();
+  } catch (const dnnl::error& e) {
+    throw Error(std::string("oneDNN cannot build a ") + (wdt == dt::bf16 ? "bf16" : wdt == dt::s8 ? "int8" : "fp32") +
+                    " matmul on this CPU (" + e.what() + ")",
+                ErrorCode::Generic);
+  }
+}
+
 PackedLinear CpuEngine::pack_linear(const std::string& name, const WeightSource& weights, int K, int N,
                                     std::vector<float> bias, dt wdt) {
   OpTimer timer("load.pack", 0);
@@ -15,14 +35,6 @@ PackedLinear CpuEngine::pack_linear(const std::string& name, const WeightSource&
   L.N = N;
   L.bias = std::move(bias);
   L.wdt = wdt;
-  // Let oneDNN choose the weight layout for a typical token count (one 224px image); the
-  // same packed weights then serve every M (see linear_prim).
-  const int64_t M = 257;
-  // int8: u8 activations with a zero point per token (see engine_cpu_int8.cpp), s32 results.
-  const dt src_dt = wdt == dt::s8 ? dt::u8 : wdt;
-  memory::desc src_md({M, K}, src_dt, tag::ab), w_any({K, N}, wdt, tag::any), b_md({1, N}, dt::f32, tag::ab),
-      dst_md({M, N}, wdt == dt::s8 ? dt::s32 : dt::f32, tag::ab);
-  dnnl::matmul::primitive_desc pd;
   std::vector<int8_t> wq;
   std::vector<float> w;
   if (wdt == dt::s8) {
@@ -33,18 +45,8 @@ PackedLinear CpuEngine::pack_linear(const std::string& name, const WeightSource&
     wq.resize(static_cast<size_t>(N) * K);
     quantize_weights_s8(w.data(), N, K, wq.data(), L.wscale.data(), L.wsum.data(), threads_);
   }
-  try {
-    if (wdt == dt::s8) {
-      pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any, dst_md), base_attr(), eng_);
-    } else {
-      pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any, b_md, dst_md), base_attr(), eng_);
-    }
-  } catch (const dnnl::error& e) {
-    throw Error(std::string("oneDNN cannot build a ") + (wdt == dt::bf16 ? "bf16" : wdt == dt::s8 ? "int8" : "fp32") +
-                    " matmul on this CPU (" + e.what() + ")",
-                ErrorCode::Generic);
-  }
-  L.wdesc = pd.weights_desc();
+  L.wdesc = packed_weights_desc(K, N, wdt);
+  // int8 layers are looked up whole, calibration results included (engine_cpu_int8_cache.cpp).
   if (wdt != dt::s8 && packed_cache_) {
     // Packed before for exactly this layout: use the mapped file in place (read-only).
     if (const void* cached = packed_cache_->find(name, L.wdesc)) {

@@ -1,7 +1,8 @@
-// A file of the engine's packed (oneDNN-blocked, fp32 or bf16) linear weights, so that
+// A file of the engine's packed (oneDNN-blocked, fp32, bf16 or int8) linear weights, so that
 // opening a model does not read and re-pack every weight matrix: the file is memory-mapped and
-// the weights are used in place. One file per (model sha256, precision, oneDNN version, CPU
-// ISA) under <cache dir>/packed/; every tensor also carries the exact oneDNN memory descriptor
+// the weights are used in place (int8 also keeps its calibration results here, as small 1-D
+// tensors). One file per (model sha256, precision, oneDNN version, CPU ISA) under
+// <cache dir>/packed/; every tensor also carries the exact oneDNN memory descriptor
 // it was packed for, and a tensor is used only when that descriptor equals the one oneDNN
 // asks for now. Anything unreadable or mismatched is a miss (repack, rewrite), never an error.
 // See docs/engine.md ("Start-up").
@@ -19,7 +20,8 @@ namespace vf::model {
 class PackedWeightsCache {
  public:
   // The cache file for this model and packing; empty when caching is off (VF_PACKED_CACHE=0)
-  // or there is no cache directory.
+  // or there is no cache directory. `precision` is the tag in the name: "fp32", "bf16", or
+  // int8's tag with everything its contents depend on (int8_cache_tag()).
   static std::string path_for(const std::string& model_sha256, const char* precision);
 
   // Maps `path` if it is a complete cache file; otherwise the cache is empty (every lookup misses).

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -183,41 +184,107 @@ TEST_F(BrokenModel, Sha256IsCachedByFileIdentity) {
   unsetenv("VF_CACHE_DIR");
 }
 
-// The packed-weights cache (src/model/packed_cache.h): a second open maps the first one's
-// packing and computes exactly the same; a truncated or garbage cache file is a miss that is
-// rewritten, never an error or a wrong result.
-TEST_F(BrokenModel, PackedWeightsCacheIsExactAndSurvivesDamage) {
-  const fs::path cache = dir_ / "cache";
-  setenv("VF_CACHE_DIR", cache.c_str(), 1);
-  vf::EngineParams p;
-  p.model_dir = dir_.string();
-  p.threads = 1;
-  p.precision = vf::Precision::FP32;
-  std::vector<float> px(3 * 28 * 42);
-  for (size_t i = 0; i < px.size(); ++i) px[i] = static_cast<float>((i * 37) % 101) / 50.0f - 1.0f;
-  auto pooled = [&] { return vf::Engine::open(p)->embed(px.data(), 1, 28, 42, vf::Pooling::CLS); };
-  const std::vector<float> first = pooled();
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(cache / "packed")) files.push_back(e.path());
-  ASSERT_EQ(files.size(), 1u);
-  const fs::path file = files[0];
-  EXPECT_NE(file.filename().string().find("-fp32-"), std::string::npos) << file;
-  const auto written = fs::last_write_time(file);
-  const auto size = fs::file_size(file);
-  EXPECT_EQ(pooled(), first);
-  EXPECT_EQ(fs::last_write_time(file), written) << "a matching cache file must be used, not rewritten";
-  fs::resize_file(file, size / 2);
-  EXPECT_EQ(pooled(), first);
-  EXPECT_EQ(fs::file_size(file), size) << "a truncated cache file is rewritten";
-  write_all(file, std::string(size, '\x5a'));
-  EXPECT_EQ(pooled(), first);
-  EXPECT_NE(read_all(file), std::string(size, '\x5a'));
-  setenv("VF_PACKED_CACHE", "0", 1);
-  fs::remove(file);
-  EXPECT_EQ(pooled(), first);
-  EXPECT_FALSE(fs::exists(file)) << "VF_PACKED_CACHE=0 writes no cache";
-  unsetenv("VF_PACKED_CACHE");
-  unsetenv("VF_CACHE_DIR");
+// The byte offset of cache entry `name`'s data in packed-weights cache file contents `f`
+// (format: src/model/packed_cache.cpp), or npos.
+size_t packed_entry_offset(const std::string& f, const std::string& name) {
+  auto get = [&f](size_t& pos, auto v) {
+    std::memcpy(&v, f.data() + pos, sizeof(v));
+    pos += sizeof(v);
+    return v;
+  };
+  size_t pos = 8;  // magic
+  const uint64_t count = get(pos, uint64_t{});
+  for (uint64_t i = 0; i < count; ++i) {
+    const uint32_t len = get(pos, uint32_t{});
+    const std::string entry = f.substr(pos, len);
+    pos += len;
+    const uint64_t offset = get(pos, uint64_t{});
+    get(pos, uint64_t{});  // size
+    pos += get(pos, uint32_t{});  // descriptor
+    if (entry == name) return offset;
+  }
+  return std::string::npos;
+}
+
+class EnginePackedCache : public BrokenModel {
+ protected:
+  void SetUp() override {
+    BrokenModel::SetUp();
+    setenv("VF_CACHE_DIR", (dir_ / "cache").c_str(), 1);
+    p_.model_dir = dir_.string();
+    p_.threads = 1;
+    px_.resize(3 * 28 * 42);
+    for (size_t i = 0; i < px_.size(); ++i) px_[i] = static_cast<float>((i * 37) % 101) / 50.0f - 1.0f;
+  }
+  void TearDown() override {
+    unsetenv("VF_PACKED_CACHE");
+    unsetenv("VF_CACHE_DIR");
+    BrokenModel::TearDown();
+  }
+  std::vector<float> pooled() { return vf::Engine::open(p_)->embed(px_.data(), 1, 28, 42, vf::Pooling::CLS); }
+  std::vector<fs::path> files() {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir_ / "cache" / "packed", ec)) out.push_back(e.path());
+    return out;
+  }
+  // A second open maps the first one's packing and computes exactly the same; a truncated or
+  // garbage cache file is a miss that is rewritten, never an error or a wrong result;
+  // VF_PACKED_CACHE=0 computes the same without the cache and writes none. Returns the file.
+  fs::path expect_exact_and_survives_damage(vf::Precision precision, const std::string& tag) {
+    p_.precision = precision;
+    const std::vector<float> first = pooled();  // no cache file yet
+    const auto found = files();
+    EXPECT_EQ(found.size(), 1u);
+    if (found.size() != 1) return {};
+    const fs::path file = found[0];
+    EXPECT_NE(file.filename().string().find(tag), std::string::npos) << file;
+    const auto written = fs::last_write_time(file);
+    const auto size = fs::file_size(file);
+    EXPECT_EQ(pooled(), first);
+    EXPECT_EQ(fs::last_write_time(file), written) << "a matching cache file must be used, not rewritten";
+    fs::resize_file(file, size / 2);
+    EXPECT_EQ(pooled(), first);
+    EXPECT_EQ(fs::file_size(file), size) << "a truncated cache file is rewritten";
+    write_all(file, std::string(size, '\x5a'));
+    EXPECT_EQ(pooled(), first);
+    EXPECT_NE(read_all(file), std::string(size, '\x5a'));
+    setenv("VF_PACKED_CACHE", "0", 1);
+    fs::remove(file);
+    EXPECT_EQ(pooled(), first);
+    EXPECT_FALSE(fs::exists(file)) << "VF_PACKED_CACHE=0 writes no cache";
+    unsetenv("VF_PACKED_CACHE");
+    return file;
+  }
+  vf::EngineParams p_;
+  std::vector<float> px_;
+};
+
+// The packed-weights cache (src/model/packed_cache.h) in fp32.
+TEST_F(EnginePackedCache, Fp32IsExactAndSurvivesDamage) { expect_exact_and_survives_damage(vf::Precision::FP32, "-fp32-"); }
+
+// int8 caches its quantised weights and calibration results too (the file name carries the
+// smoothing strength and calibration version). The first load of each check above is uncached,
+// so a cached int8 load is bit-identical to an uncached one.
+TEST_F(EnginePackedCache, Int8IsExactAndSurvivesDamage) {
+  const fs::path file = expect_exact_and_survives_damage(vf::Precision::INT8, "-int8-sq0.5-cal1-");
+  ASSERT_FALSE(file.empty());
+  // Proof that a cached load takes its calibration results from the file rather than
+  // recomputing them: change layer 0's fc2 weight scales in the file (its header stays
+  // valid) and the embedding changes, and the file is not rewritten.
+  const std::vector<float> clean = pooled();  // writes the cache again
+  std::string f = read_all(file);
+  const size_t at = packed_entry_offset(f, "encoder.layer.0.fc2.wscale");
+  ASSERT_NE(at, std::string::npos);
+  for (size_t i = 0; i < 16; ++i) {
+    float v;
+    std::memcpy(&v, &f[at + 4 * i], 4);
+    v *= 4.0f;
+    std::memcpy(&f[at + 4 * i], &v, 4);
+  }
+  write_all(file, f);
+  EXPECT_NE(pooled(), clean) << "the int8 cache was not used";
+  EXPECT_TRUE(read_all(file) == f) << "a matching int8 cache file must be used, not rewritten";
 }
 
 TEST(ModelErrors, ParseNames) {
