@@ -183,13 +183,20 @@ struct MirrorParams {
   // Replaces the map the reader remembers (an empty vector removes it; every row is re-mapped
   // at this sync); unset: the remembered one.
   std::optional<std::vector<PathMapping>> path_map;
+  // The collection carries no pixel features, so a sync computes the colour histogram and
+  // perceptual hash of each new or changed photo from its file (colour search, near
+  // duplicates), reading only files that resolve inside these folders; empty: any file.
+  std::vector<std::string> roots;
   // Called after each batch read: phase "sync", done = rows read, total = the collection's
-  // count, rate = rows/s, eta_s.
+  // count, rate = rows/s, eta_s; then phase "features", done = photos read of total.
   ProgressFn progress;
 };
 struct MirrorReport {
   int64_t photos = 0;                  // rows in the collection (= rows read)
   int64_t added = 0, changed = 0, removed = 0;  // catalog rows written / deleted by this sync
+  // Photos whose colour features this sync computed, and those it could not (file missing,
+  // unreadable or outside the roots: retried at the next sync).
+  int64_t features = 0, features_failed = 0;
   std::string model_id;                // the model the collection records ("milvus:..." if none)
   std::vector<PathMapping> path_map;   // the mapping in effect
   double seconds = 0;

@@ -27,6 +27,8 @@ std::vector<store::PhotoScalars> read_store_scalars(sqlite3* db, const std::vect
 // A reader library (reader_mirror.cpp; meta "reader" = "1") mirrors a Milvus collection: it
 // never indexes, imports or resyncs the collection from its catalog.
 bool is_reader(sqlite3* db);
+// A reader sync's progress: phase "sync" (rows read of the collection) or "features".
+void report_sync_progress(const ProgressFn& progress, const char* phase, int64_t done, int64_t total, double seconds);
 // The model the catalog's vectors come from, as a remote store records it (JSON; "" when unknown).
 std::string model_identity_json(sqlite3* db);
 // shards: how many workers split the photos (1: a library without --shard; 0: not said, as
@@ -89,6 +91,10 @@ class LibraryImpl final : public Library, public LibraryInternal {
   // ---- a reader library (reader_mirror.cpp)
   // Makes the catalog equal to the collection (writable opens only).
   MirrorReport mirror(const MirrorParams& params);
+  // The colour histogram and perceptual hash of every photo that has none, from its file
+  // (reader_features.cpp); counts into report.features / features_failed.
+  void compute_reader_features(sqlite3* db, const MirrorParams& params, const std::string& model_dir,
+                               MirrorReport& report);
   // A writer of the remote store `spec`: throws, before anything is written, when the
   // collection holds photos in this library's id range that it never wrote (shard workers'
   // or another library's), which its indexing would overwrite and its resync remove. The

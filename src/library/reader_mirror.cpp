@@ -194,19 +194,18 @@ void check_one_row_per_photo(sqlite3* db, const std::vector<int64_t>& seen) {
               ErrorCode::InvalidArgument);
 }
 
-// Rows read of `total`, with the rate and the time left, for the progress callback.
-void report_progress(const ProgressFn& progress, int64_t done, int64_t total, double seconds) {
+}  // namespace
+
+void report_sync_progress(const ProgressFn& progress, const char* phase, int64_t done, int64_t total, double seconds) {
   if (!progress) return;
   IndexProgress p;
-  p.phase = "sync";
+  p.phase = phase;
   p.done = done;
   p.total = std::max(total, done);
   p.rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
   p.eta_s = p.rate > 0 ? static_cast<double>(p.total - done) / p.rate : 0;
   progress(p);
 }
-
-}  // namespace
 
 MirrorReport LibraryImpl::mirror(const MirrorParams& params) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -239,7 +238,7 @@ MirrorReport LibraryImpl::mirror(const MirrorParams& params) {
   std::vector<int64_t> seen;  // the collection's ids that the catalog holds after this sync
   int64_t scanned = 0;
   Stmt up(db, catalog::photo_upsert_sql());
-  report_progress(params.progress, 0, total, 0);
+  report_sync_progress(params.progress, "sync", 0, total, 0);
   source->scan_rows(kMirrorBatch, [&](const int64_t* ids, const float*, const store::PhotoScalars* p, int64_t n) {
     std::vector<int64_t> stale;  // new or changed here: their vectors are read, their rows written
     std::vector<store::PhotoScalars> stale_fields;
@@ -271,10 +270,12 @@ MirrorReport LibraryImpl::mirror(const MirrorParams& params) {
       }
     });
     t.commit();
-    report_progress(params.progress, scanned, total, elapsed());
+    report_sync_progress(params.progress, "sync", scanned, total, elapsed());
   }, /*vectors=*/false);
   std::sort(seen.begin(), seen.end());
   report.photos = static_cast<int64_t>(seen.size());
+
+  compute_reader_features(db, params, model, report);
 
   Transaction t(db);
   report.removed = remove_vanished(db, seen);
@@ -287,7 +288,7 @@ MirrorReport LibraryImpl::mirror(const MirrorParams& params) {
   meta_set(db, "path_map", path_map_json(report.path_map));
   if (!model.empty()) meta_set(db, "model_dir", model);
   meta_set(db, "mirror_synced", now);
-  if (report.added + report.changed + report.removed > 0) {
+  if (report.added + report.changed + report.removed + report.features > 0) {
     meta_set(db, "last_commit", now);
     bump_generation(db);
   }
@@ -312,6 +313,9 @@ std::string mirror_summary(const MirrorReport& r) {
   std::string line = std::to_string(r.photos) + " photos (" + std::to_string(r.added) + " added, " +
                      std::to_string(r.changed) + " changed, " + std::to_string(r.removed) + " removed) in " +
                      seconds + " s";
+  if (r.features + r.features_failed > 0)
+    line += "; colour features of " + std::to_string(r.features) + " photo(s)" +
+            (r.features_failed ? " (" + std::to_string(r.features_failed) + " unreadable, tried again next sync)" : "");
   for (size_t i = 0; i < r.path_map.size(); ++i)
     line += (i ? ", " : "; paths mapped: ") + r.path_map[i].from + "=" + r.path_map[i].to;
   return line;

@@ -227,11 +227,11 @@ Searcher::Impl::QueryVectors Searcher::Impl::build_query(const SearchQuery& q, S
   // Colour target: an explicit palette wins; otherwise the examples' mean histogram.
   std::vector<float> col_q;
   if (!q.colors.empty()) {
-    // A library with photos but no histograms (a reader of a Milvus collection) would
-    // answer a palette search with nothing: say why instead.
+    // A library with photos but no histograms (a reader whose photos' files it could not
+    // read) would answer a palette search with nothing: say why instead.
     if (!lib.color_store() && lib.semantic_store())
-      throw Error("this library holds no colour histograms (a reader mirrors only what a Milvus collection keeps): "
-                  "search colours on a library that indexed its photos",
+      throw Error("this library holds no colour histograms (a reader makes them from the photos' files at each "
+                  "sync: check that they are readable here, under --root, and sync again)",
                   ErrorCode::InvalidArgument);
     std::vector<std::array<uint8_t, 3>> rgb;
     for (const auto& c : q.colors) rgb.push_back(search::parse_hex_color(c));

@@ -86,6 +86,7 @@ void run_index_job(ServerState& s, const std::vector<std::string>& roots, const 
       MirrorParams mp;
       mp.store = mirror_of;
       mp.model_dir = s.params.engine.model_dir;
+      mp.roots = s.params.roots;
       mp.progress = [&job](const IndexProgress& p) {
         if (job.stop) throw StopIndexing{};
         std::lock_guard<std::mutex> l(job.mu);

@@ -91,13 +91,6 @@ std::optional<std::string> real_path(const std::string& path) {
   return out;
 }
 
-bool path_within(const std::string& path, const std::string& root) {
-  if (root.empty()) return false;
-  if (path == root) return true;
-  std::string prefix = root.back() == '/' ? root : root + "/";
-  return path.compare(0, prefix.size(), prefix) == 0;
-}
-
 std::optional<std::string> safe_static_path(const std::string& url_path) {
   if (url_path.empty() || url_path[0] != '/') return std::nullopt;
   std::string rel = url_path.substr(1);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/path_within.h"
+
 namespace vf::server {
 
 // Compares secrets without leaking where they differ or how long they are: both sides are
@@ -26,8 +28,7 @@ double round_to(double v, int decimals);
 
 // realpath(3); nullopt when the path does not resolve.
 std::optional<std::string> real_path(const std::string& path);
-// True when `path` equals `root` or lies under it (both already canonical).
-bool path_within(const std::string& path, const std::string& root);
+using vf::path_within;  // common/path_within.h
 
 // A URL path below the web root that is safe to look up: no "..", ".", empty or hidden
 // segments, no backslashes or NULs. Returns the relative path ("index.html" for "/").

@@ -167,8 +167,10 @@ def main():
                 f"the reader's catalog has {info['photos']} rows, one per path (path is unique there)")
         c.check(m["model_id"].startswith("tiny") or "@" in m["model_id"], f"the collection records the model ({m['model_id']})")
         again = json.loads(vf("mirror", "--library", f"{tmp}/rA", "--json").stdout)
-        c.check(again["added"] == 0 and again["changed"] == 0 and again["removed"] == 0,
-                "a second sync with nothing new writes nothing")
+        c.check(m["features"] == n_photos and m["features_failed"] == 0,
+                f"the first sync made the colour features of every photo from its file ({m['features']})")
+        c.check(again["added"] == 0 and again["changed"] == 0 and again["removed"] == 0 and again["features"] == 0,
+                "a second sync with nothing new writes nothing and reads no file")
         vf("mirror", "--library", f"{tmp}/rB", "--store", single, "--model", H.TINY_MODEL)
 
         # 3. the same answers from reader A, reader B and the single worker's own library
@@ -194,9 +196,18 @@ def main():
         c.check(st == 200 and json.loads(body)["matched"] == json.loads(body2)["matched"],
                 "a camera filter matches as many photos on the reader as on the worker's library")
 
-        st, body = H.post_json("/api/search/color", {"colors": ["#ffcc00"]}, port=ra.port)
-        c.check(st == 400 and "colour histograms" in (body or {}).get("error", ""),
-                f"a colour search on a reader says why it cannot answer ({st})")
+        # Colour search and the colour blend: the reader made the histograms from the files
+        # with the workers' decode, so it answers as the worker's own library does.
+        for colors in (["#ffcc00"], ["#2a6e1f", "#f5f5f5"]):
+            answers = []
+            for srv in (ra, own):
+                st, body = H.post_json("/api/search/color", {"colors": colors, "k": 10}, port=srv.port)
+                answers.append([(h["path"], h["score"]) for h in (body or {}).get("hits", [])] if st == 200 else [])
+            c.check(len(answers[0]) == 10 and same_answers(*answers),
+                    f"colour search {colors}: the reader answers as the worker's library")
+        blend = {"k": 8, "alpha": 0.6, "colors": ["#ffcc00"]}
+        a, o = hits(ra, queries[0], blend), hits(own, queries[0], blend)
+        c.check(len(a) == 8 and same_answers(a, o), "an image query blended with a colour: the same answers")
 
         # 4. files from the shared path, under --root only
         listed = json.loads(H.request("GET", "/api/photos?k=100", port=ra.port)[2])["photos"]

@@ -19,6 +19,7 @@ void start_reader(const vf::cli::Args& args, vf::ServerParams& p) {
                     "(its paths are written by other machines, mapped by --path-map; nothing outside --root is "
                     "served)",
                     vf::ErrorCode::InvalidArgument);
+  params.roots = args.has("root") ? args.get_all("root") : p.roots;
   vf::cli::ProgressLine bar;
   params.progress = vf::cli::sync_progress(bar);
   const vf::MirrorReport r = vf::mirror_collection(p.library_dir, params);

@@ -31,7 +31,7 @@ ProgressFn sync_progress(ProgressLine& bar) {
     const bool last = p.total > 0 && p.done >= p.total;
     if (!*shown && (last || std::chrono::steady_clock::now() - start < std::chrono::seconds(1))) return;
     *shown = true;
-    bar.update("sync", p.done, p.total, 0, p.rate, p.eta_s);
+    bar.update(p.phase, p.done, p.total, 0, p.rate, p.eta_s);
     if (last) bar.finish();
   };
 }
