@@ -36,6 +36,28 @@ static std::string absolute_dir(const std::string& dir) {
   return s;
 }
 
+namespace {
+
+// A new catalog is made whole in a temporary file and then linked in under its name, so that
+// a crash or kill -9 while it is made leaves either no catalog or a complete one: a catalog
+// file without tables is one a reader (`info`, the server) cannot open. The temp file of a
+// dead writer is removed with the others (remove_stale_temp_files).
+void create_catalog_file(const std::string& path) {
+  std::error_code ec;
+  if (fs::exists(path, ec)) return;
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  fs::remove(tmp, ec);
+  {
+    Db db(tmp, false);
+    create_schema(db);
+  }  // the last connection's close checkpoints the WAL into the file
+  if (::link(tmp.c_str(), path.c_str()) != 0 && errno != EEXIST)  // EEXIST: another writer made it first
+    throw Error(path + ": cannot create the catalog: " + std::strerror(errno), ErrorCode::Io);
+  fs::remove(tmp, ec);
+}
+
+}  // namespace
+
 LibraryImpl::LibraryImpl(const std::string& dir, bool read_only, const std::string& store)
     : dir_(absolute_dir(dir)), read_only_(read_only), store_override_(store) {
   std::error_code ec;
@@ -63,6 +85,7 @@ LibraryImpl::LibraryImpl(const std::string& dir, bool read_only, const std::stri
     fs::create_directories(thumbs_dir(), ec);
     if (ec) throw Error(dir_ + ": cannot create library directory: " + ec.message(), ErrorCode::Io);
     try {
+      create_catalog_file(catalog_path());
       wdb_ = Db(catalog_path(), false);
       create_schema(wdb_);
     } catch (const Error& e) {
