@@ -58,7 +58,6 @@ struct ScanResult {
 };
 ScanResult scan_roots(const std::vector<std::string>& roots, const std::string& library_dir, bool follow_symlinks,
                       const std::function<void(int64_t)>& tick);
-std::optional<std::string> resolve_real(const std::string& path);  // realpath(3)
 // The files of shard `shard` of `shards` (shard.cpp).
 std::vector<std::string> keep_shard(const std::vector<std::string>& files, const std::vector<std::string>& roots,
                                     int shard, int shards);

@@ -91,10 +91,11 @@ class LibraryImpl final : public Library, public LibraryInternal {
   // ---- a reader library (reader_mirror.cpp)
   // Makes the catalog equal to the collection (writable opens only).
   MirrorReport mirror(const MirrorParams& params);
-  // The colour histogram and perceptual hash of every photo that has none, from its file
-  // (reader_features.cpp); counts into report.features / features_failed.
+  // The colour histogram and perceptual hash of every photo that has none and that the
+  // collection still holds (`kept`, sorted ids), from its file (reader_features.cpp); counts
+  // into report.features / features_failed.
   void compute_reader_features(sqlite3* db, const MirrorParams& params, const std::string& model_dir,
-                               MirrorReport& report);
+                               const std::vector<int64_t>& kept, MirrorReport& report);
   // A writer of the remote store `spec`: throws, before anything is written, when the
   // collection holds photos in this library's id range that it never wrote (shard workers'
   // or another library's), which its indexing would overwrite and its resync remove. The

@@ -6,12 +6,12 @@
 // without them are read (new and changed ones: a rewritten row has none), so a sync of an
 // unchanged collection reads no file. A file that cannot be read, or resolves outside the
 // reader's roots, stays without features and is tried again at the next sync.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
 
-#include "common/path_within.h"
-#include "library/indexer.h"
+#include "common/real_paths.h"
 #include "library/library_impl.h"
 #include "viewfinder/image.h"
 #include "viewfinder/system.h"
@@ -37,15 +37,12 @@ class ReadableFiles {
  public:
   explicit ReadableFiles(const std::vector<std::string>& roots) : limited_(!roots.empty()) {
     for (const auto& r : roots)
-      if (auto real = resolve_real(r)) real_roots_.push_back(*real);
+      if (auto real = real_path(r)) real_roots_.push_back(*real);
   }
   bool allows(const std::string& path) const {
     if (!limited_) return true;
-    const auto real = resolve_real(path);
-    if (!real) return false;
-    for (const auto& r : real_roots_)
-      if (path_within(*real, r)) return true;
-    return false;
+    const auto real = real_path(path);
+    return real && path_within_any(*real, real_roots_);
   }
 
  private:
@@ -77,18 +74,20 @@ std::vector<Features> read_features(const std::vector<PhotoFile>& batch, const I
   return out;
 }
 
-std::vector<PhotoFile> photos_without_features(sqlite3* db) {
+// Rows about to be removed (the collection no longer has them) are not read.
+std::vector<PhotoFile> photos_without_features(sqlite3* db, const std::vector<int64_t>& kept) {
   std::vector<PhotoFile> todo;
   Stmt s(db, "SELECT id, path FROM photos WHERE color_hist IS NULL ORDER BY id");
-  while (s.step()) todo.push_back({s.col_int64(0), s.col_text(1)});
+  while (s.step())
+    if (std::binary_search(kept.begin(), kept.end(), s.col_int64(0))) todo.push_back({s.col_int64(0), s.col_text(1)});
   return todo;
 }
 
 }  // namespace
 
 void LibraryImpl::compute_reader_features(sqlite3* db, const MirrorParams& params, const std::string& model_dir,
-                                          MirrorReport& report) {
-  const std::vector<PhotoFile> todo = photos_without_features(db);
+                                          const std::vector<int64_t>& kept, MirrorReport& report) {
+  const std::vector<PhotoFile> todo = photos_without_features(db, kept);
   if (todo.empty()) return;
   const auto t0 = std::chrono::steady_clock::now();
   IngestParams ip = model_dir.empty() ? IngestParams{} : ingest_params_for(inspect_model(model_dir, false));

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "catalog/photo_row.h"
+#include "common/fnv1a.h"
 #include "library/library_impl.h"
 
 namespace vf::detail {
@@ -25,11 +26,8 @@ constexpr int64_t kMirrorBatch = 4096;
 
 // What a row of the collection says about a photo, hashed (FNV-1a 64): a catalog row with
 // the same signature needs no rewrite, and its vector is not read.
-struct Signature {
-  uint64_t h = 1469598103934665603ull;
-  void add(const void* data, size_t n) {
-    for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<const unsigned char*>(data)[i]) * 1099511628211ull;
-  }
+struct Signature : Fnv1a {
+  using Fnv1a::add;
   void add(const std::string& s) { add(s.data(), s.size() + 1); }
   template <class T>
   void add_value(const T& v) { add(&v, sizeof v); }
@@ -275,7 +273,7 @@ MirrorReport LibraryImpl::mirror(const MirrorParams& params) {
   std::sort(seen.begin(), seen.end());
   report.photos = static_cast<int64_t>(seen.size());
 
-  compute_reader_features(db, params, model, report);
+  compute_reader_features(db, params, model, seen, report);
 
   Transaction t(db);
   report.removed = remove_vanished(db, seen);

@@ -15,17 +15,10 @@
 #include <memory>
 #include <set>
 
+#include "common/real_paths.h"
 #include "library/indexer.h"
 
 namespace vf::detail {
-
-std::optional<std::string> resolve_real(const std::string& path) {
-  char* r = ::realpath(path.c_str(), nullptr);
-  if (!r) return std::nullopt;
-  std::string s = r;
-  std::free(r);
-  return s;
-}
 
 namespace {
 
@@ -74,7 +67,7 @@ struct Walk {
   // Directory links only with --follow-symlinks: inside the roots their files are walked
   // anyway, and following them would only add copies.
   void link(const std::string& p) {
-    auto real = resolve_real(p);
+    auto real = real_path(p);
     if (!real) return;  // dangling
     struct stat sb;
     if (::stat(real->c_str(), &sb) != 0) return;
@@ -116,8 +109,8 @@ ScanResult scan_roots(const std::vector<std::string>& roots, const std::string& 
   ScanResult out;
   std::vector<std::string> real_roots;
   for (auto& r : roots)
-    if (auto rr = resolve_real(r)) real_roots.push_back(*rr);
-  std::string real_library = resolve_real(library_dir).value_or(library_dir);
+    if (auto rr = real_path(r)) real_roots.push_back(*rr);
+  std::string real_library = real_path(library_dir).value_or(library_dir);
   Walk walk{real_roots, library_dir, real_library, follow_symlinks, tick, out, {}};
   for (const auto& root : roots) {
     size_t before = out.files.size();
@@ -131,7 +124,7 @@ ScanResult scan_roots(const std::vector<std::string>& roots, const std::string& 
       walk.add_file(root);
     } else if (S_ISDIR(sb.st_mode)) {
       // The library directory is skipped by its resolved path, so compare resolved paths.
-      auto real_root = resolve_real(root).value_or(root);
+      auto real_root = real_path(root).value_or(root);
       if (real_root != real_library) walk.directory(root);
     }
     out.files_per_root.push_back(static_cast<int64_t>(out.files.size() - before));

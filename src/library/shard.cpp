@@ -5,6 +5,7 @@
 // catalog; its photo ids start at shard_first_id(I), so ids never collide in the collection.
 #include <cstdint>
 
+#include "common/fnv1a.h"
 #include "library/indexer.h"
 
 namespace vf {
@@ -27,12 +28,6 @@ std::pair<int, int> parse_shard(const std::string& text) {
 
 namespace vf::detail {
 namespace {
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
 
 std::string shard_text(int i, int n) { return std::to_string(i) + "/" + std::to_string(n); }
 

@@ -31,9 +31,7 @@ void add_thumb_features(json& health) { health["features"]["thumb_sizes"] = thum
 
 bool inside_roots(ServerState& s, const std::vector<std::string>& roots, const PhotoRecord& rec) {
   auto real = real_path(rec.path);
-  if (!real) return true;
-  for (auto& r : roots)
-    if (path_within(*real, r)) return true;
+  if (!real || path_within_any(*real, roots)) return true;
   s.log.line("refused: photo " + std::to_string(rec.id) + " resolves outside the library: " + *real);
   return false;
 }
@@ -49,9 +47,7 @@ std::string read_photo_file(ServerState& s, const Generation& g, const PhotoReco
   auto real = real_path(path);
   if (!real) throw HttpError{404, "the file of photo " + id + " is missing; re-index"};
   const std::vector<std::string> allowed = original ? g.roots : std::vector<std::string>{g.thumbs_root};
-  bool inside = false;
-  for (auto& r : allowed) inside = inside || path_within(*real, r);
-  if (!inside) {
+  if (!path_within_any(*real, allowed)) {
     s.log.line("refused: photo " + id + " resolves outside the library: " + *real);
     throw HttpError{403, "the file of photo " + id + " now resolves outside the library"};
   }

@@ -133,9 +133,7 @@ std::shared_ptr<Generation> ServerState::load_generation() const {
   } else {
     // Minimal set: drop folders that lie under another indexed folder.
     for (auto& f : canon_folders) {
-      bool covered = false;
-      for (auto& r : g->roots) covered = covered || path_within(f, r);
-      if (!covered) g->roots.push_back(f);
+      if (!path_within_any(f, g->roots)) g->roots.push_back(f);
     }
   }
   auto to_list = [](const auto& m) {

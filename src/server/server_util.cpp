@@ -82,15 +82,6 @@ double round_to(double v, int decimals) {
   return std::round(v * scale) / scale;
 }
 
-std::optional<std::string> real_path(const std::string& path) {
-  if (path.empty()) return std::nullopt;
-  char* r = ::realpath(path.c_str(), nullptr);
-  if (!r) return std::nullopt;
-  std::string out(r);
-  std::free(r);
-  return out;
-}
-
 std::optional<std::string> safe_static_path(const std::string& url_path) {
   if (url_path.empty() || url_path[0] != '/') return std::nullopt;
   std::string rel = url_path.substr(1);

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "common/path_within.h"
+#include "common/real_paths.h"
 
 namespace vf::server {
 
@@ -26,9 +26,8 @@ bool is_loopback_host(const std::string& host);
 // `v` rounded to `decimals` places, for display in JSON (scores, milliseconds).
 double round_to(double v, int decimals);
 
-// realpath(3); nullopt when the path does not resolve.
-std::optional<std::string> real_path(const std::string& path);
-using vf::path_within;  // common/path_within.h
+using vf::path_within;  // common/real_paths.h
+using vf::real_path;
 
 // A URL path below the web root that is safe to look up: no "..", ".", empty or hidden
 // segments, no backslashes or NULs. Returns the relative path ("index.html" for "/").
