@@ -43,6 +43,7 @@ uint64_t row_signature(const store::PhotoScalars& p) {
   for (const auto* t : {&p.path, &p.folder, &p.format, &p.make, &p.model, &p.lens, &p.content_hash}) s.add(*t);
   for (int64_t v : {int64_t(p.width), int64_t(p.height), p.file_size, p.mtime_ns}) s.add_value(v);
   s.add_opt(p.capture_unix);
+  s.add_opt(p.file_time_unix);
   s.add_opt(p.gps_lat);
   s.add_opt(p.gps_lon);
   s.add_opt(p.rating);
@@ -57,9 +58,10 @@ std::string mime_of(const std::string& format) {
   return it == mimes.end() ? "" : it->second;
 }
 
-// The capture time as the catalog writes it ("2019-03-14T09:30:12"), from the seconds Milvus
-// keeps (UTC when the camera recorded its offset, else the camera's local time).
-std::string capture_text(int64_t unix_s) {
+// A time as the catalog writes it ("2019-03-14T09:30:12"), from the seconds Milvus keeps: a
+// capture time (UTC when the camera recorded its offset, else the camera's local time), or a
+// file time (UTC, which the catalog marks with a "Z").
+std::string time_text(int64_t unix_s) {
   std::time_t t = static_cast<std::time_t>(unix_s);
   std::tm tm{};
   gmtime_r(&t, &tm);
@@ -84,7 +86,11 @@ catalog::PhotoRow catalog_row(int64_t id, const store::PhotoScalars& p, std::vec
   m.height = m.stored_height = p.height;
   if (p.capture_unix) {
     m.capture_unix = *p.capture_unix;
-    m.capture_time = capture_text(*p.capture_unix);
+    m.capture_time = time_text(*p.capture_unix);
+  }
+  if (p.file_time_unix) {
+    m.file_time_unix = *p.file_time_unix;
+    m.file_time = time_text(*p.file_time_unix) + "Z";
   }
   m.make = p.make;
   m.model = p.model;

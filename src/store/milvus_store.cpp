@@ -60,6 +60,7 @@ PhotoScalars from_fields(const milvus::PhotoFields& f) {
   p.width = static_cast<int>(f.width);
   p.height = static_cast<int>(f.height);
   if (f.has_capture) p.capture_unix = f.capture_unix;
+  if (f.has_file_time) p.file_time_unix = f.file_time_unix;
   if (f.has_rating) p.rating = static_cast<int>(f.rating);
   if (f.has_gps) {
     p.gps_lat = f.gps_lat;

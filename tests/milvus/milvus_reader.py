@@ -195,6 +195,11 @@ def main():
         st2, _, body2 = H.request("GET", "/api/photos?make=a&k=100", port=own.port)
         c.check(st == 200 and json.loads(body)["matched"] == json.loads(body2)["matched"],
                 "a camera filter matches as many photos on the reader as on the worker's library")
+        # File times come through the collection: a date filter that counts them matches alike
+        # (most sample photos have no capture time, only a file time).
+        url = "/api/photos?date_from=1971-01-01&include_file_times=1&k=100"
+        got = [json.loads(H.request("GET", url, port=srv.port)[2])["matched"] for srv in (ra, own)]
+        c.check(got[0] == got[1] == n_photos, f"a date filter over file times matches alike on the reader: {got}")
 
         # Colour search and the colour blend: the reader made the histograms from the files
         # with the workers' decode, so it answers as the worker's own library does.
